@@ -1,0 +1,400 @@
+"""HTTP with manners: one shared AsyncClient, global and per-host limits, per-host
+delay, robots.txt, redirects checked hop by hop, retries with backoff and
+Retry-After, conditional GET, size caps after decompression, charset decisions.
+
+Clock, sleep and randomness come in through `Timing`, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+from urllib.parse import urljoin
+
+import httpx
+from protego import Protego
+
+from .config import FetchSettings
+from .decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
+from .errors import (
+    BlockedURLError,
+    ConnectError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    NotHTMLError,
+    RedirectError,
+    RobotsDisallowed,
+    ServerError,
+    TooLargeError,
+    TransientFetchError,
+)
+from .models import Fetched
+from .urls import host_of, is_http_url, origin_of
+
+Kind = Literal["page", "feed", "robots"]
+MAX_REDIRECTS = 10
+MAX_ROBOTS_BYTES = 512_000
+MAX_CRAWL_DELAY = 60.0
+MAX_RETRY_AFTER = 120.0  # longer waits are left to a later run
+ROBOTS_MAX_AGE = timedelta(hours=24)  # RFC 9309: a cached robots.txt is used up to a day
+_REDIRECTS = {301, 302, 303, 307, 308}
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+_HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<p")
+_WHEN = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The fetcher's sense of time; tests pass instant, recorded sleeps."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    random: Callable[[], float] = random.random
+    utcnow: _WHEN = _utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class HostRules:
+    delay: float = 1.0
+    concurrency: int = 2
+    respect_robots: bool = True
+
+
+@dataclass(slots=True)
+class _Host:
+    rules: HostRules
+    slots: asyncio.Semaphore
+    delay: float
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    robots_loaded: bool = False
+    robots: Protego | None = None
+    robots_error: FetchError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: str
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def robots_token(user_agent: str) -> str:
+    """The product token robots.txt groups are matched against ("newsarchive")."""
+    return user_agent.split("/")[0].split()[0] if user_agent.strip() else "*"
+
+
+class RobotsCache(Protocol):
+    """Where robots.txt files are kept between runs (store.Archive)."""
+
+    def robots(self, origin: str) -> tuple[str | None, int, str] | None: ...
+    def save_robots(self, origin: str, body: str | None, status: int, fetched_at: str) -> None: ...
+
+
+class Fetcher:
+    """Fetches URLs politely through one shared httpx.AsyncClient."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: FetchSettings,
+        timing: Timing | None = None,
+        robots_cache: RobotsCache | None = None,
+    ) -> None:
+        self._client = client
+        self._cache = robots_cache
+        self._settings = settings
+        self._timing = timing or Timing()
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, _Host] = {}
+        self._rules: dict[str, HostRules] = {}
+        self._agent = robots_token(settings.user_agent)
+        self.requests = 0  # HTTP requests sent, retries and redirects included
+
+    @property
+    def max_bytes(self) -> int:
+        return self._settings.max_bytes
+
+    # --- politeness ---------------------------------------------------------------
+
+    def set_rules(self, url: str, rules: HostRules) -> None:
+        """Politeness for a host; when sources share a host the strictest rules win."""
+        host = host_of(url)
+        old = self._rules.get(host)
+        if old is not None:
+            rules = HostRules(
+                delay=max(old.delay, rules.delay),
+                concurrency=min(old.concurrency, rules.concurrency),
+                respect_robots=old.respect_robots or rules.respect_robots,
+            )
+        self._rules[host] = rules
+
+    def _host(self, url: str) -> _Host:
+        host = host_of(url)
+        state = self._hosts.get(host)
+        if state is None:
+            rules = self._rules.get(host, HostRules())
+            state = _Host(
+                rules=rules, slots=asyncio.Semaphore(rules.concurrency), delay=rules.delay
+            )
+            self._hosts[host] = state
+        return state
+
+    async def _wait_turn(self, host: _Host) -> None:
+        """Space request starts to one host by its delay."""
+        async with host.turn:
+            wait = host.next_start - self._timing.monotonic()
+            if wait > 0:
+                await self._timing.sleep(wait)
+            host.next_start = self._timing.monotonic() + host.delay
+
+    # --- robots.txt ---------------------------------------------------------------
+
+    async def robots(self, url: str) -> Protego | None:
+        """The host's parsed robots.txt (None: there is none, everything allowed).
+        Fetched once per host per run. Raises TransientFetchError while it is
+        unavailable (5xx, network): RFC 9309 says to assume nothing is allowed."""
+        host = self._host(url)
+        async with host.robots_lock:
+            if not host.robots_loaded:
+                host.robots, host.robots_error = await self._load_robots(url)
+                host.robots_loaded = True
+                if host.robots is not None:
+                    delay = host.robots.crawl_delay(self._agent)
+                    rate = host.robots.request_rate(self._agent)
+                    if rate is not None and rate.requests:
+                        delay = max(delay or 0, rate.seconds / rate.requests)
+                    if delay:
+                        host.delay = max(host.delay, min(float(delay), MAX_CRAWL_DELAY))
+        if host.robots_error is not None:
+            raise host.robots_error
+        return host.robots
+
+    async def _load_robots(self, url: str) -> tuple[Protego | None, FetchError | None]:
+        origin = origin_of(url)
+        now = self._timing.utcnow()
+        cached = self._cache.robots(origin) if self._cache is not None else None
+        if cached is not None:
+            body, _status, fetched_at = cached
+            age = now - datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))
+            if age < ROBOTS_MAX_AGE:
+                return (Protego.parse(body) if body is not None else None), None
+        try:
+            fetched = await self.fetch(origin + "/robots.txt", kind="robots")
+        except (HTTPStatusError, NotHTMLError, TooLargeError, RedirectError) as exc:
+            self._remember_robots(origin, None, getattr(exc, "status", 0), now)
+            return None, None  # no usable robots.txt: everything is allowed
+        except TransientFetchError as exc:
+            return None, TransientFetchError(url, f"robots.txt unavailable ({exc.reason})")
+        self._remember_robots(origin, fetched.text(), fetched.status, now)
+        return Protego.parse(fetched.text()), None
+
+    def _remember_robots(self, origin: str, body: str | None, status: int, now: datetime) -> None:
+        if self._cache is not None:
+            self._cache.save_robots(origin, body, status, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    async def _check_robots(self, url: str) -> None:
+        if not self._host(url).rules.respect_robots:
+            return
+        parser = await self.robots(url)
+        if parser is not None and not parser.can_fetch(url, self._agent):
+            raise RobotsDisallowed(url)
+
+    # --- fetching -----------------------------------------------------------------
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        kind: Kind = "page",
+        etag: str | None = None,
+        last_modified: str | None = None,
+        gzip_file: bool = False,
+    ) -> Fetched:
+        """GET `url`, following redirects, retrying transient failures.
+
+        Raises a FetchError subclass; a 304 answer to a conditional GET comes back as
+        Fetched(not_modified=True)."""
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempt = 0
+        while True:
+            try:
+                return await self._follow(url, kind, headers, gzip_file)
+            except TransientFetchError as exc:
+                wait = self._backoff(attempt, exc)
+                if attempt >= self._settings.retries or wait is None:
+                    raise
+                attempt += 1
+                await self._timing.sleep(wait)
+
+    def _backoff(self, attempt: int, exc: TransientFetchError) -> float | None:
+        """Exponential backoff with jitter; a Retry-After longer than we are willing
+        to wait inside one run ends the attempts (the next run tries again)."""
+        wait = min(30.0, 0.5 * 2.0**attempt) * (0.5 + self._timing.random() / 2)
+        retry_after = exc.retry_after if isinstance(exc, ServerError) else None
+        if retry_after is not None:
+            if retry_after > MAX_RETRY_AFTER:
+                return None
+            wait = max(wait, retry_after)
+        return wait
+
+    async def _follow(
+        self, url: str, kind: Kind, headers: dict[str, str], gzip_file: bool
+    ) -> Fetched:
+        seen = {url}
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            if not is_http_url(current):
+                raise BlockedURLError(current, "only http and https URLs are fetched")
+            if kind != "robots":
+                await self._check_robots(current)
+            result = await self._request(current, kind, headers, gzip_file)
+            if isinstance(result, Fetched):
+                if current != url:
+                    return replace(result, requested_url=url)
+                return result
+            target = urljoin(current, result.location.strip())
+            if not is_http_url(target):
+                raise RedirectError(url, f"redirect to a non-http URL {target!r}")
+            if target in seen:
+                raise RedirectError(url, f"redirect loop at {target}")
+            seen.add(target)
+            current = target
+        raise RedirectError(url, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _request(
+        self, url: str, kind: Kind, headers: dict[str, str], gzip_file: bool
+    ) -> Fetched | _Redirect:
+        host = self._host(url)
+        async with host.slots:
+            await self._wait_turn(host)
+            async with self._global:
+                self.requests += 1
+                try:
+                    async with asyncio.timeout(self._settings.timeout):
+                        request = self._client.build_request("GET", url, headers=headers)
+                        response = await self._client.send(request, stream=True)
+                        try:
+                            return await self._read(response, url, kind, gzip_file)
+                        finally:
+                            await response.aclose()
+                except TimeoutError:
+                    raise FetchTimeout(
+                        url, f"no complete answer in {self._settings.timeout:g} s"
+                    ) from None
+                except httpx.TimeoutException as exc:
+                    raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from None
+                except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                    raise ConnectError(url, f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise BlockedURLError(url, str(exc)) from None
+                except BlockedURLError as exc:
+                    raise BlockedURLError(url, exc.reason) from None
+
+    async def _read(
+        self, response: httpx.Response, url: str, kind: Kind, gzip_file: bool
+    ) -> Fetched | _Redirect:
+        status = response.status_code
+        if status in _REDIRECTS:
+            location = response.headers.get("location")
+            if not location:
+                raise RedirectError(url, f"HTTP {status} without a Location")
+            return _Redirect(location)
+        if status == 429 or status == 408 or status >= 500:
+            raise ServerError(
+                url,
+                status,
+                parse_retry_after(response.headers.get("retry-after"), self._timing.utcnow()),
+            )
+        if status >= 400 or (status >= 300 and status != 304):
+            raise HTTPStatusError(url, status)
+        content_type = response.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
+        if kind == "page" and media and media not in _HTML_TYPES:
+            raise NotHTMLError(url, media)
+        limit = MAX_ROBOTS_BYTES if kind == "robots" else self._settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise TooLargeError(url, limit)
+        raw, body = b"", b""
+        if status != 304:
+            raw, body = await self._body(response, url, limit, gzip_file)
+        if kind == "page" and not media and not _looks_like_html(body):
+            raise NotHTMLError(url, "")
+        return Fetched(
+            url=url,
+            requested_url=url,
+            status=status,
+            headers=tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
+            ),
+            raw_body=raw,
+            body=body,
+            encoding=decide_encoding(body, content_type) if body else None,
+            fetched_at=self._timing.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            http_version=response.http_version,
+            reason=response.reason_phrase,
+            request_headers=tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.request.headers.raw
+            ),
+            not_modified=status == 304,
+        )
+
+    async def _body(
+        self, response: httpx.Response, url: str, limit: int, gzip_file: bool
+    ) -> tuple[bytes, bytes]:
+        """Stream the payload, decoding as it comes; abandon it past `limit` bytes,
+        whether compressed or inflated."""
+        encoding = response.headers.get("content-encoding")
+        try:
+            decoder = BoundedDecoder(encoding, limit, gzip_file=gzip_file)
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge
+                parts.append(chunk)
+                decoder.feed(chunk)
+            raw = b"".join(parts)
+            body = decoder.finish()
+        except TooLarge:
+            raise TooLargeError(url, limit) from None
+        except BadEncoding as exc:
+            raise ConnectError(url, f"corrupt {encoding} content: {exc}") from None
+        return raw, (raw if body == raw else body)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lower()
+    return any(marker in head for marker in _HTML_SNIFF)

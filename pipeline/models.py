@@ -1,0 +1,120 @@
+"""The small frozen records the stages hand each other.
+
+discover -> Candidate -> fetch -> Fetched -> extract -> Article -> store
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A URL that discovery believes is an article of `source`."""
+
+    url: str  # canonical form (see urls.canonicalize)
+    source: str
+    found_on: str = ""  # the feed, sitemap or listing page it came from
+    published: str | None = None  # a hint from the feed or sitemap, ISO 8601
+    title: str | None = None  # a hint from the feed
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One successful HTTP response, as the server sent it and decoded for use."""
+
+    url: str  # the final URL, after redirects
+    requested_url: str  # the URL first asked for
+    status: int
+    headers: tuple[tuple[str, str], ...]  # response headers as received, in order
+    raw_body: bytes  # the payload as transmitted (still content-encoded)
+    body: bytes  # the payload after content-decoding
+    encoding: str | None  # the charset decided for `body` (None: not text)
+    fetched_at: str  # ISO 8601 UTC
+    http_version: str = "HTTP/1.1"
+    reason: str = "OK"
+    request_headers: tuple[tuple[str, str], ...] = ()
+    not_modified: bool = False  # a 304 answer to a conditional GET
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        return self.body.decode(self.encoding or "utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """What extraction needs to know about the page's source. Picklable and small."""
+
+    drop: tuple[str, ...] = ()  # CSS selectors removed before extraction
+    min_text_length: int = 200  # characters; shorter pages are not articles
+    include_tables: bool = True
+    # Hashes (see text.line_key) of lines that repeat across many pages of the same
+    # source: site boilerplate learnt from the archive, removed from the text.
+    boilerplate: frozenset[str] = field(default_factory=frozenset)
+    # The fetch time (ISO 8601): publication dates later than this are not believed.
+    # Extraction never reads the clock itself.
+    now: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The extracted story."""
+
+    url: str
+    canonical_url: str
+    text: str  # paragraphs separated by one blank line
+    content_hash: str
+    title: str | None = None
+    authors: tuple[str, ...] = ()  # people
+    agencies: tuple[str, ...] = ()  # news agencies and organisations credited
+    published: str | None = None  # ISO 8601
+    modified: str | None = None
+    language: str | None = None
+    sitename: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    image: str | None = None
+    simhash: int = 0  # 64-bit SimHash of the text's shingles, for near-duplicates
+
+    @property
+    def author(self) -> str | None:
+        """The people credited, as one string ("A; B"), agencies only when no person is."""
+        names = self.authors or self.agencies
+        return "; ".join(names) if names else None
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """Where the raw response of a page is kept: a WARC file and the record's offset."""
+
+    file: str  # relative to the archive's directory
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What became of one candidate page in a run; the store records it."""
+
+    candidate: Candidate
+    status: str  # "article", "skipped", "failed", "not_modified"
+    checked_at: str  # ISO 8601 UTC: when the page was fetched or given up on
+    article: Article | None = None
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    reason: str | None = None  # why skipped or failed
+    error_kind: str | None = None  # the error's class name
+    permanent: bool = False  # a failure that retrying will not cure
+    retry_after: float | None = None  # seconds the server asked us to wait
+    capture: Capture | None = None

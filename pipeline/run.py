@@ -1,0 +1,449 @@
+"""The run loop: sources -> discover -> fetch -> extract (workers) -> store.
+
+Sources run concurrently. For each: discovery records candidate URLs in the
+frontier, then the due URLs are fetched (politeness is the fetcher's), extracted in
+worker processes, and saved in small batches, each batch one transaction. Work in
+flight is bounded per source and overall, so memory stays flat however long the
+run. A stop request (SIGTERM/SIGINT) lets pages in flight finish, saves them, writes
+the run record and returns; what was not started stays pending for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from .config import Config, Source
+from .discover import discover
+from .errors import ExtractionError, FetchError, ServerError, UsageError
+from .fetch import Fetcher, HostRules, Timing
+from .models import Candidate, Capture, Fetched, PageResult
+from .netguard import AddressPolicy, make_client
+from .store import Archive, Saved
+from .workers import ExtractPool, Job
+
+log = logging.getLogger("newsarchive.run")
+
+BATCH_SIZE = 50  # page results per transaction
+BATCH_SECONDS = 1.0  # ... or whatever arrived within this long
+
+
+class Capturer(Protocol):
+    """Keeps raw responses (see capture.py)."""
+
+    def write(self, fetched: Fetched) -> Capture | None: ...
+
+
+@dataclass
+class SourceCounts:
+    found: int = 0  # article URLs discovery accepted
+    discovered: int = 0  # of which new to the archive
+    attempted: int = 0  # pages fetched (or tried) this run
+    new: int = 0
+    duplicate: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0  # permanent failures, and transient ones left for a later run
+    feed_errors: int = 0
+    text_chars: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def broken(self) -> bool:
+        """The source yielded nothing because it failed: discovery found nothing
+        because of errors, or every page it tried failed."""
+        discovery_failed = self.feed_errors > 0 and self.found == 0 and self.attempted == 0
+        pages_failed = self.attempted > 0 and self.failed == self.attempted
+        return discovery_failed or pages_failed
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "discovered": self.discovered,
+            "new": self.new,
+            "duplicate": self.duplicate,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "revised": self.revised,
+            "unchanged": self.unchanged,
+            "feed_errors": self.feed_errors,
+            "error": "; ".join(self.errors[:3]) or None,
+            "avg_text_length": round(self.text_chars / self.new, 1) if self.new else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    run_id: int
+    status: str  # finished, interrupted
+    exit_code: int
+    started: str
+    seconds: float
+    requests: int
+    sources: dict[str, SourceCounts]
+    cpu_main: float  # CPU seconds of this process
+    cpu_extract: float  # CPU seconds of the extraction workers
+    workers_replaced: int
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(c, name)) for c in self.sources.values())
+
+
+Event = Callable[[str, str, str], None]  # (kind, source, detail)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Batcher:
+    """Collects page results and saves them in small transactions."""
+
+    def __init__(self, archive: Archive, run_id: int, timing: Timing) -> None:
+        self.archive = archive
+        self.run_id = run_id
+        self.timing = timing
+        self.pending: list[tuple[PageResult, Callable[[Saved], None]]] = []
+        self.last = timing.monotonic()
+
+    def add(self, result: PageResult, done: Callable[[Saved], None]) -> None:
+        self.pending.append((result, done))
+        if len(self.pending) >= BATCH_SIZE or self.timing.monotonic() - self.last > BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = self.timing.monotonic()
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        saved = self.archive.save([r for r, _ in batch], self.run_id)
+        for (_, done), outcome in zip(batch, saved, strict=True):
+            done(outcome)
+
+
+class Runner:
+    """One `newsarchive run`."""
+
+    def __init__(
+        self,
+        config: Config,
+        archive: Archive,
+        fetcher: Fetcher,
+        pool: ExtractPool,
+        *,
+        sources: Sequence[Source] | None = None,
+        refresh_after: float | None = None,
+        timing: Timing | None = None,
+        on_event: Event | None = None,
+        capturer: Capturer | None = None,
+    ) -> None:
+        self.config = config
+        self.archive = archive
+        self.fetcher = fetcher
+        self.pool = pool
+        self.sources = list(sources if sources is not None else config.sources)
+        self.refresh_after = refresh_after
+        self.timing = timing or Timing()
+        self.on_event = on_event or (lambda kind, source, detail: None)
+        self.capturer = capturer
+        self.counts = {s.name: SourceCounts() for s in self.sources}
+        self.stop_signal: int | None = None
+        self._wake = asyncio.Event()
+        self._pages = asyncio.Semaphore(config.fetch.concurrency + 2 * max(1, pool.processes))
+
+    def stop(self, signum: int) -> None:
+        """Finish what is in flight, start nothing new."""
+        if self.stop_signal is None:
+            log.warning("stopping: finishing pages in flight (signal %d)", signum)
+        self.stop_signal = signum
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_signal is not None
+
+    async def run(self) -> RunReport:
+        started = self.timing.utcnow()
+        cpu0 = time.process_time()
+        clock0 = self.timing.monotonic()
+        self.archive.close_abandoned_runs(started)
+        run_id = self.archive.begin_run(
+            started, os.getpid(), socket.gethostname(), [s.name for s in self.sources]
+        )
+        self._batcher = _Batcher(self.archive, run_id, self.timing)
+        for source in self.sources:
+            rules = HostRules(source.delay, source.host_concurrency, source.respect_robots)
+            for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):
+                self.fetcher.set_rules(url, rules)
+            self.pool.register(source.name, source.extract_options())
+        try:
+            await asyncio.gather(*(self._source(s) for s in self.sources))
+        finally:
+            self._batcher.flush()
+        status = "interrupted" if self.stopping else "finished"
+        exit_code = (
+            128 + self.stop_signal
+            if self.stop_signal is not None
+            else (1 if any(c.broken for c in self.counts.values()) else 0)
+        )
+        report = RunReport(
+            run_id=run_id,
+            status=status,
+            exit_code=exit_code,
+            started=_iso(started),
+            seconds=self.timing.monotonic() - clock0,
+            requests=self.fetcher.requests,
+            sources=self.counts,
+            cpu_main=time.process_time()
+            - cpu0
+            - (self.pool.cpu if self.pool.processes <= 0 else 0.0),
+            cpu_extract=self.pool.cpu,
+            workers_replaced=self.pool.replaced,
+        )
+        self.archive.finish_run(
+            run_id,
+            self.timing.utcnow(),
+            status,
+            exit_code,
+            {
+                "requests": report.requests,
+                **{
+                    k: report.total(k) for k in ("new", "duplicate", "skipped", "failed", "revised")
+                },
+            },
+            {name: c.as_record() for name, c in self.counts.items()},
+        )
+        return report
+
+    # --- one source -------------------------------------------------------------------
+
+    async def _source(self, source: Source) -> None:
+        counts = self.counts[source.name]
+        now = self.timing.utcnow()
+        revalidate = timedelta(hours=self.config.fetch.revalidate_hours)
+        stats = await discover(source, self.fetcher, self.archive, now, revalidate)
+        counts.found, counts.discovered = stats.found, stats.new
+        counts.feed_errors = len(stats.errors)
+        for error in stats.errors:
+            counts.errors.append(str(error))
+            log.warning("%s: %s", source.name, error)
+        self.on_event("discovered", source.name, f"{stats.found} found, {stats.new} new")
+        await self._drain(source, counts, refresh=False)
+        days = self.refresh_after if self.refresh_after is not None else source.refresh_after
+        if days > 0 and not self.stopping:
+            await self._drain(source, counts, refresh=True, days=days)
+        self.on_event("done", source.name, "")
+
+    def _due(self, source: Source, refresh: bool, days: float, size: int) -> list[Candidate]:
+        now = self.timing.utcnow()
+        if refresh:
+            # Re-visit stored articles younger than `days`, each at most hourly.
+            return self.archive.refresh_due(
+                source.name, now - timedelta(days=days), now - timedelta(hours=1), size
+            )
+        return self.archive.due(source.name, size, now)
+
+    async def _drain(
+        self, source: Source, counts: SourceCounts, *, refresh: bool, days: float = 0.0
+    ) -> None:
+        """Fetch the source's due URLs, never more than max_articles new stories and
+        never more than a few pages in flight."""
+        limit = max(2, source.host_concurrency * 2)
+        reserved = 0  # pages in flight or waiting to be saved
+        attempted: set[str] = set()
+        chunk = max(50, min(500, source.max_articles * 2))
+
+        def room() -> bool:
+            if refresh:
+                return reserved < limit
+            return reserved < limit and counts.new + reserved < source.max_articles
+
+        def finished(saved: Saved) -> None:
+            nonlocal reserved
+            reserved -= 1
+            self._count(source, counts, saved)
+            self._wake.set()
+
+        while not self.stopping and (refresh or counts.new < source.max_articles):
+            batch = [c for c in self._due(source, refresh, days, chunk) if c.url not in attempted]
+            if not batch:
+                break
+            tasks: list[asyncio.Task[None]] = []
+            for cand in batch:
+                while not self.stopping and not room():
+                    if self._batcher.pending:
+                        self._batcher.flush()
+                        continue
+                    self._wake.clear()
+                    await self._wake.wait()
+                if self.stopping or (not refresh and counts.new >= source.max_articles):
+                    break
+                attempted.add(cand.url)
+                reserved += 1
+                tasks.append(asyncio.create_task(self._page(source, cand, refresh, finished)))
+            await asyncio.gather(*tasks)
+            self._batcher.flush()
+
+    def _count(self, source: Source, counts: SourceCounts, saved: Saved) -> None:
+        outcome = saved.outcome
+        if outcome in ("retry", "failed"):
+            counts.failed += 1
+        elif hasattr(counts, outcome):
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+        self.on_event("page", source.name, outcome)
+
+    # --- one page ---------------------------------------------------------------------
+
+    async def _page(
+        self, source: Source, cand: Candidate, refresh: bool, done: Callable[[Saved], None]
+    ) -> None:
+        counts = self.counts[source.name]
+        async with self._pages:
+            counts.attempted += 1
+            result = await self._fetch_and_extract(source, cand, refresh)
+        if result.article is not None and not refresh:
+            counts.text_chars += len(result.article.text)
+        self._batcher.add(result, done)
+        self._wake.set()  # a waiting _drain may flush this result to make room
+
+    async def _fetch_and_extract(
+        self, source: Source, cand: Candidate, refresh: bool
+    ) -> PageResult:
+        etag = last_modified = None
+        if refresh:
+            etag, last_modified = self.archive.article_conditional(cand.url)
+        try:
+            fetched = await self.fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
+        except FetchError as exc:
+            log.info("%s: %s", source.name, exc)
+            return PageResult(
+                cand,
+                "failed",
+                _iso(self.timing.utcnow()),
+                reason=exc.reason,
+                error_kind=exc.kind,
+                permanent=exc.permanent,
+                retry_after=exc.retry_after if isinstance(exc, ServerError) else None,
+            )
+        if fetched.not_modified:
+            return PageResult(cand, "not_modified", fetched.fetched_at)
+        capture = None
+        if self.capturer is not None and source.capture:
+            capture = self.capturer.write(fetched)
+        try:
+            outcome = await self.pool.extract(
+                Job(fetched.url, fetched.body, fetched.encoding, source.name)
+            )
+        except ExtractionError as exc:
+            log.warning("%s: %s", source.name, exc)
+            return PageResult(
+                cand,
+                "failed",
+                fetched.fetched_at,
+                final_url=fetched.url,
+                reason=exc.reason,
+                error_kind=type(exc).__name__,
+                permanent=True,
+                capture=capture,
+            )
+        article = outcome.article
+        common: dict[str, Any] = {
+            "final_url": fetched.url,
+            "capture": capture,
+            "etag": fetched.header("etag"),
+            "last_modified": fetched.header("last-modified"),
+        }
+        if article is None:
+            return PageResult(
+                cand,
+                "skipped",
+                fetched.fetched_at,
+                reason="not an article (too little text)",
+                **common,
+            )
+        if source.language and article.language and article.language != source.language:
+            return PageResult(
+                cand,
+                "skipped",
+                fetched.fetched_at,
+                reason=f"language {article.language}, not {source.language}",
+                **common,
+            )
+        return PageResult(cand, "article", fetched.fetched_at, article=article, **common)
+
+
+def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
+    """The sources named on the command line (all when none are)."""
+    if not names:
+        return list(config.sources)
+    unknown = [n for n in names if config.source(n) is None]
+    if unknown:
+        known = ", ".join(s.name for s in config.sources)
+        raise UsageError(
+            f"unknown source {', '.join(map(repr, unknown))}; sources in {config.path}: {known}"
+        )
+    return [s for s in config.sources if s.name in names]
+
+
+def hosts_of(config: Config) -> frozenset[str]:
+    """Hosts the user wrote into the config (opted in to any address)."""
+    hosts = set()
+    for source in config.sources:
+        for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):
+            host = urlsplit(url).hostname
+            if host:
+                hosts.add(host.lower())
+    return frozenset(hosts)
+
+
+async def run_archive(
+    config: Config,
+    archive: Archive,
+    *,
+    sources: Sequence[Source] | None = None,
+    refresh_after: float | None = None,
+    workers: int | None = None,
+    on_event: Event | None = None,
+    capturer: Capturer | None = None,
+    on_runner: Callable[[Runner], None] | None = None,
+) -> RunReport:
+    """A whole run: the one AsyncClient, the fetcher and the worker pool are made here
+    and handed down. SIGTERM and SIGINT ask the run to stop gracefully."""
+    policy = AddressPolicy(config.fetch.allow_private, hosts_of(config))
+    async with make_client(
+        policy,
+        user_agent=config.fetch.user_agent,
+        timeout=config.fetch.timeout,
+        max_connections=config.fetch.concurrency,
+    ) as client:
+        fetcher = Fetcher(client, config.fetch, robots_cache=archive)
+        with ExtractPool(workers) as pool:
+            runner = Runner(
+                config,
+                archive,
+                fetcher,
+                pool,
+                sources=sources,
+                refresh_after=refresh_after,
+                on_event=on_event,
+                capturer=capturer,
+            )
+            if on_runner is not None:
+                on_runner(runner)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, runner.stop, signum)
+            try:
+                return await runner.run()
+            finally:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)

@@ -1,0 +1,547 @@
+"""The archive's write side: open/migrate, the frontier, page results, feed and robots
+state, run records. Every write is a short transaction; a batch of page results is
+one transaction, so a kill loses at most the batch in flight and never leaves a
+half-written story.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ..errors import StoreError
+from ..models import Article, Candidate, PageResult
+from ..text import from_signed64, hamming, simhash_bands, to_signed64
+from .schema import SCHEMA_VERSION, migrate
+
+NEAR_DUPLICATE_BITS = 3  # SimHash distance at or below which stories are near-duplicates
+RETRY_BASE = timedelta(minutes=30)  # a transient failure waits this, doubling per attempt
+RETRY_CAP = timedelta(days=7)
+MAX_ATTEMPTS = 8  # transient failures after which a URL is given up
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    url: str
+    source: str
+    kind: str  # feed, sitemap, listing
+    discovered: bool = False  # found by autodiscovery/robots, not configured
+    etag: str | None = None
+    last_modified: str | None = None
+    checked_at: str | None = None  # last request, conditional or not
+    full_at: str | None = None  # last unconditional request
+    status: str | None = None  # ok, not_modified, error
+    error: str | None = None
+    failures: int = 0  # consecutive failed checks
+    entries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What saving one PageResult did."""
+
+    outcome: str  # new, duplicate, revised, unchanged, skipped, failed, retry
+    article_id: int | None = None
+
+
+def utc_timestamp(value: str | None) -> str | None:
+    """ISO 8601 with an offset -> UTC with Z, so stored dates compare as text;
+    dates without a time or zone are kept as they are."""
+    if not value or len(value) <= 10:
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        return value
+    return _iso(parsed)
+
+
+def _json_list(values: Sequence[str]) -> str | None:
+    return json.dumps(list(values), ensure_ascii=False) if values else None
+
+
+class Archive:
+    """One open archive database."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path, readonly: bool) -> None:
+        self.db = db
+        self.path = path
+        self.readonly = readonly
+
+    # --- opening --------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False) -> Archive:
+        """Open (creating and migrating unless `readonly`) the archive at `path`."""
+        file = Path(path)
+        try:
+            if readonly:
+                if not file.exists():
+                    raise StoreError(f"{file}: no archive here (run `newsarchive run` first)")
+                conn = sqlite3.connect(f"file:{file.resolve()}?mode=ro", uri=True)
+                db = sqlite_utils.Database(conn)
+            else:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite_utils.Database(file)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                db.conn.execute("PRAGMA busy_timeout=10000")
+                migrate(db)
+            if readonly:
+                db.execute("PRAGMA query_only=ON")
+                _check_version(db, file)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{file}: cannot open the archive ({exc})") from None
+        return cls(db, file, readonly)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    # --- the frontier ---------------------------------------------------------------
+
+    def add_candidates(self, candidates: Iterable[Candidate], now: datetime) -> int:
+        """Remember discovered URLs as pending; known URLs are left as they are.
+        Returns how many were new."""
+        stamp = _iso(now)
+        rows = [(c.url, c.source, c.found_on, c.published, c.title, stamp) for c in candidates]
+        if not rows:
+            return 0
+        with self.db.conn:
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO urls (url, source, state, found_on, hint_published,"
+                " hint_title, discovered_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+                rows,
+            )
+            return self.db.conn.total_changes - before
+
+    def due(self, source: str, limit: int, now: datetime) -> list[Candidate]:
+        """URLs of `source` to fetch now: pending ones, newest first, then transient
+        failures whose back-off has passed."""
+        rows = self.execute(
+            "SELECT url, found_on, hint_published, hint_title FROM urls"
+            " WHERE source = ? AND (state = 'pending'"
+            "   OR (state = 'retry' AND next_attempt_at <= ?))"
+            " ORDER BY state = 'retry', hint_published IS NULL, hint_published DESC,"
+            " discovered_at DESC LIMIT ?",
+            (source, _iso(now), limit),
+        ).fetchall()
+        return [
+            Candidate(url=r[0], source=source, found_on=r[1] or "", published=r[2], title=r[3])
+            for r in rows
+        ]
+
+    def refresh_due(
+        self, source: str, younger_than: datetime, checked_before: datetime, limit: int
+    ) -> list[Candidate]:
+        """Stored articles of `source` fetched after `younger_than` and not checked
+        since `checked_before`: candidates for a re-visit to pick up edits."""
+        rows = self.execute(
+            "SELECT url, canonical_url FROM articles WHERE source = ? AND fetched_at >= ?"
+            " AND coalesce(checked_at, fetched_at) < ? ORDER BY fetched_at DESC LIMIT ?",
+            (source, _iso(younger_than), _iso(checked_before), limit),
+        ).fetchall()
+        return [Candidate(url=r[1], source=source, found_on=r[0]) for r in rows]
+
+    def known(self, urls: Sequence[str]) -> set[str]:
+        """Which of `urls` the archive has seen in any state."""
+        found: set[str] = set()
+        for start in range(0, len(urls), 500):
+            chunk = list(urls[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self.execute(f"SELECT url FROM urls WHERE url IN ({marks})", chunk)
+            )
+        return found
+
+    def article_conditional(self, canonical_url: str) -> tuple[str | None, str | None]:
+        row = self.execute(
+            "SELECT etag, last_modified FROM articles WHERE canonical_url = ?", (canonical_url,)
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    # --- page results ---------------------------------------------------------------
+
+    def save(self, results: Sequence[PageResult], run_id: int | None) -> list[Saved]:
+        """Record a batch of page results in one transaction."""
+        if not results:
+            return []
+        try:
+            with self.db.conn:
+                return [self._save_one(r, run_id) for r in results]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot save results ({exc})") from None
+
+    def _save_one(self, result: PageResult, run_id: int | None) -> Saved:
+        cand = result.candidate
+        if result.status == "article" and result.article is not None:
+            saved = self._save_article(result, result.article)
+            state = "duplicate" if saved.outcome == "duplicate" else "stored"
+            for url in {cand.url, result.final_url, result.article.canonical_url}:
+                if url:
+                    self._mark(url, cand, state, result.checked_at, saved.article_id)
+            return saved
+        if result.status == "not_modified":
+            self.db.conn.execute(
+                "UPDATE articles SET checked_at = ? WHERE canonical_url = ? OR url = ?",
+                (result.checked_at, cand.url, cand.url),
+            )
+            return Saved("unchanged")
+        if result.status == "skipped":
+            self._mark(cand.url, cand, "skipped", result.checked_at, None, "skipped", result.reason)
+            return Saved("skipped")
+        return self._save_failure(result, run_id)
+
+    def _mark(
+        self,
+        url: str,
+        cand: Candidate,
+        state: str,
+        at: str,
+        article_id: int | None,
+        kind: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.db.conn.execute(
+            "INSERT INTO urls (url, source, state, found_on, discovered_at, attempts,"
+            " last_attempt_at, article_id, error_kind, error)"
+            " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)"
+            " ON CONFLICT(url) DO UPDATE SET state = excluded.state,"
+            " attempts = urls.attempts + 1, last_attempt_at = excluded.last_attempt_at,"
+            " article_id = excluded.article_id, error_kind = excluded.error_kind,"
+            " error = excluded.error, next_attempt_at = NULL",
+            (url, cand.source, state, cand.found_on, at, at, article_id, kind, error),
+        )
+
+    def _save_failure(self, result: PageResult, run_id: int | None) -> Saved:
+        cand = result.candidate
+        row = self.db.conn.execute(
+            "SELECT attempts FROM urls WHERE url = ?", (cand.url,)
+        ).fetchone()
+        attempts = (row[0] if row else 0) + 1
+        if result.permanent or attempts >= MAX_ATTEMPTS:
+            state, next_at = "failed", None
+        else:
+            wait = min(RETRY_CAP, RETRY_BASE * 2 ** (attempts - 1))
+            if result.retry_after:
+                wait = max(wait, timedelta(seconds=result.retry_after))
+            state, next_at = "retry", _iso(_parse(result.checked_at) + wait)
+        self._mark(cand.url, cand, state, result.checked_at, None, result.error_kind, result.reason)
+        self.db.conn.execute(
+            "UPDATE urls SET next_attempt_at = ? WHERE url = ?", (next_at, cand.url)
+        )
+        self.db.conn.execute(
+            "INSERT INTO failures (run_id, source, url, kind, permanent, message, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                cand.source,
+                cand.url,
+                result.error_kind,
+                int(state == "failed"),
+                result.reason,
+                result.checked_at,
+            ),
+        )
+        return Saved(state)
+
+    def _save_article(self, result: PageResult, art: Article) -> Saved:
+        conn = self.db.conn
+        row = conn.execute(
+            "SELECT id, content_hash, revision, title, text, fetched_at FROM articles"
+            " WHERE canonical_url = ?",
+            (art.canonical_url,),
+        ).fetchone()
+        if row is not None:  # the same story again (a re-visit or another address of it)
+            article_id, old_hash, revision, old_title, old_text, old_fetched = row
+            conn.execute(
+                "UPDATE articles SET checked_at = ?, etag = ?, last_modified = ? WHERE id = ?",
+                (result.checked_at, result.etag, result.last_modified, article_id),
+            )
+            if old_hash == art.content_hash:
+                return Saved("unchanged", article_id)
+            conn.execute(
+                "INSERT INTO revisions (article_id, revision, fetched_at, title, text,"
+                " content_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                (article_id, revision, old_fetched, old_title, old_text, old_hash),
+            )
+            conn.execute(
+                "UPDATE articles SET text = ?, title = ?, content_hash = ?, word_count = ?,"
+                " revision = ?, updated_at = ?, fetched_at = ?, modified = coalesce(?,"
+                " modified), simhash = ? WHERE id = ?",
+                (
+                    art.text,
+                    art.title,
+                    art.content_hash,
+                    len(art.text.split()),
+                    revision + 1,
+                    result.checked_at,
+                    result.checked_at,
+                    art.modified,
+                    to_signed64(art.simhash),
+                    article_id,
+                ),
+            )
+            return Saved("revised", article_id)
+        same = conn.execute(
+            "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+            (art.content_hash,),
+        ).fetchone()
+        if same is not None:
+            conn.execute(
+                "INSERT OR IGNORE INTO duplicates (url, canonical_url, source, article_id,"
+                " content_hash, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    art.url,
+                    art.canonical_url,
+                    result.candidate.source,
+                    same[0],
+                    art.content_hash,
+                    result.checked_at,
+                ),
+            )
+            return Saved("duplicate", same[0])
+        near = self._near_duplicate(art.simhash) if art.simhash else None
+        cursor = conn.execute(
+            "INSERT INTO articles (url, canonical_url, source, title, author, authors,"
+            " agencies, published, modified, language, sitename, description, tags, image,"
+            " text, word_count, fetched_at, content_hash, simhash, near_duplicate_of,"
+            " revision, checked_at, etag, last_modified)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            (
+                art.url,
+                art.canonical_url,
+                result.candidate.source,
+                art.title,
+                art.author,
+                _json_list(art.authors),
+                _json_list(art.agencies),
+                utc_timestamp(art.published),
+                utc_timestamp(art.modified),
+                art.language,
+                art.sitename,
+                art.description,
+                _json_list(art.tags),
+                art.image,
+                art.text,
+                len(art.text.split()),
+                result.checked_at,
+                art.content_hash,
+                to_signed64(art.simhash),
+                near,
+                result.checked_at,
+                result.etag,
+                result.last_modified,
+            ),
+        )
+        article_id = int(cursor.lastrowid or 0)
+        if art.simhash:
+            conn.executemany(
+                "INSERT INTO simhash_bands (key, article_id) VALUES (?, ?)",
+                [
+                    ((i << 16) | band, article_id)
+                    for i, band in enumerate(simhash_bands(art.simhash))
+                ],
+            )
+        return Saved("new", article_id)
+
+    def _near_duplicate(self, value: int) -> int | None:
+        keys = [(i << 16) | band for i, band in enumerate(simhash_bands(value))]
+        rows = self.db.conn.execute(
+            "SELECT DISTINCT a.id, a.simhash FROM simhash_bands b JOIN articles a"
+            " ON a.id = b.article_id WHERE b.key IN (?, ?, ?, ?) ORDER BY a.id",
+            keys,
+        ).fetchall()
+        for article_id, other in rows:
+            if other is not None and hamming(value, from_signed64(other)) <= NEAR_DUPLICATE_BITS:
+                return int(article_id)
+        return None
+
+    # --- feeds and robots -----------------------------------------------------------
+
+    def feed_states(self, source: str) -> list[FeedState]:
+        rows = self.execute(
+            "SELECT url, source, kind, discovered, etag, last_modified, checked_at, full_at,"
+            " status, error, failures, entries FROM feeds WHERE source = ? ORDER BY rowid",
+            (source,),
+        ).fetchall()
+        return [
+            FeedState(
+                url=r[0],
+                source=r[1],
+                kind=r[2],
+                discovered=bool(r[3]),
+                etag=r[4],
+                last_modified=r[5],
+                checked_at=r[6],
+                full_at=r[7],
+                status=r[8],
+                error=r[9],
+                failures=r[10] or 0,
+                entries=r[11] or 0,
+            )
+            for r in rows
+        ]
+
+    def save_feed_state(self, state: FeedState) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO feeds (url, source, kind, discovered, etag,"
+                " last_modified, checked_at, full_at, status, error, failures, entries)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    state.url,
+                    state.source,
+                    state.kind,
+                    int(state.discovered),
+                    state.etag,
+                    state.last_modified,
+                    state.checked_at,
+                    state.full_at,
+                    state.status,
+                    state.error,
+                    state.failures,
+                    state.entries,
+                ),
+            )
+
+    def forget_feeds(self, source: str, keep: Iterable[str]) -> None:
+        """Drop discovered feed records of `source` that discovery no longer finds."""
+        keep = list(keep)
+        marks = ",".join("?" * len(keep)) or "''"
+        with self.db.conn:
+            self.db.conn.execute(
+                f"DELETE FROM feeds WHERE source = ? AND discovered = 1 AND url NOT IN ({marks})",
+                (source, *keep),
+            )
+
+    def robots(self, origin: str) -> tuple[str | None, int, str] | None:
+        row = self.execute(
+            "SELECT body, status, fetched_at FROM robots WHERE origin = ?", (origin,)
+        ).fetchone()
+        return (row[0], int(row[1]), row[2]) if row else None
+
+    def save_robots(self, origin: str, body: str | None, status: int, fetched_at: str) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO robots (origin, body, status, fetched_at)"
+                " VALUES (?, ?, ?, ?)",
+                (origin, body, status, fetched_at),
+            )
+
+    # --- runs -----------------------------------------------------------------------
+
+    def begin_run(self, started: datetime, pid: int, hostname: str, sources: Sequence[str]) -> int:
+        with self.db.conn:
+            cursor = self.db.conn.execute(
+                "INSERT INTO runs (started_at, pid, hostname, status, sources)"
+                " VALUES (?, ?, ?, 'running', ?)",
+                (_iso(started), pid, hostname, json.dumps(list(sources))),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        finished: datetime,
+        status: str,
+        exit_code: int,
+        totals: dict[str, int],
+        per_source: dict[str, dict[str, Any]],
+    ) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, requests = ?,"
+                " articles_new = ?, duplicates = ?, skipped = ?, failed = ?, revised = ?"
+                " WHERE id = ?",
+                (
+                    _iso(finished),
+                    status,
+                    exit_code,
+                    totals.get("requests", 0),
+                    totals.get("new", 0),
+                    totals.get("duplicate", 0),
+                    totals.get("skipped", 0),
+                    totals.get("failed", 0),
+                    totals.get("revised", 0),
+                    run_id,
+                ),
+            )
+            for source, counts in per_source.items():
+                self.db.conn.execute(
+                    "INSERT OR REPLACE INTO run_sources (run_id, source, discovered, new,"
+                    " duplicate, skipped, failed, revised, unchanged, feed_errors, error,"
+                    " avg_text_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        source,
+                        counts.get("discovered", 0),
+                        counts.get("new", 0),
+                        counts.get("duplicate", 0),
+                        counts.get("skipped", 0),
+                        counts.get("failed", 0),
+                        counts.get("revised", 0),
+                        counts.get("unchanged", 0),
+                        counts.get("feed_errors", 0),
+                        counts.get("error"),
+                        counts.get("avg_text_length"),
+                    ),
+                )
+
+    def close_abandoned_runs(self, now: datetime) -> int:
+        """Runs still marked running (their process was killed) are marked so."""
+        with self.db.conn:
+            cursor = self.db.conn.execute(
+                "UPDATE runs SET status = 'killed', finished_at = ? WHERE status = 'running'",
+                (_iso(now),),
+            )
+        return cursor.rowcount
+
+    def iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(500)
+            if not rows:
+                return
+            yield from rows
+
+
+def _check_version(db: sqlite_utils.Database, file: Path) -> None:
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{file}: archive schema {version} is newer than this newsarchive")
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"{file}: archive schema {version} is old; run `newsarchive run` "
+            "once (or any writing command) to upgrade it"
+        )

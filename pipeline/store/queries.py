@@ -1,0 +1,294 @@
+"""The archive's read side: search, show, export rows, statistics.
+
+Rows stream with fetchmany, so exporting never loads the archive into memory.
+A story's date for filters is `published`, or `fetched_at` where the page gave none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..errors import QueryError, UsageError
+from .archive import Archive
+
+HIGHLIGHT_START = "\x02"  # snippet markers; the CLI turns them into styling
+HIGHLIGHT_END = "\x03"
+_DATE = "coalesce(a.published, a.fetched_at)"
+ARTICLE_COLUMNS = (
+    "id",
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "author",
+    "authors",
+    "agencies",
+    "published",
+    "modified",
+    "language",
+    "sitename",
+    "description",
+    "tags",
+    "image",
+    "text",
+    "word_count",
+    "fetched_at",
+    "updated_at",
+    "revision",
+    "content_hash",
+    "near_duplicate_of",
+)
+_JSON_COLUMNS = {"authors", "agencies", "tags"}
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    sources: tuple[str, ...] = ()
+    since: str | None = None  # inclusive lower bound on the story's date
+    until: str | None = None  # inclusive upper bound (a whole day when a date)
+    language: str | None = None
+    query: str | None = None  # FTS5 query over title and text
+    collapse: bool = False  # leave out near-duplicates of stories already listed
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: int
+    title: str | None
+    source: str
+    published: str | None
+    url: str
+    language: str | None
+    author: str | None
+    snippet: str  # with HIGHLIGHT_START/END around matches
+    rank: float
+    near_duplicate_of: int | None = None
+
+
+def parse_when(value: str, now: datetime, *, end: bool = False) -> str:
+    """A --since/--until value as an ISO bound: 2026-11-01, 2026-11-01T10:00, or
+    relative 7d / 24h / 2w. With `end`, a plain date covers the whole day."""
+    text = value.strip()
+    match = re.fullmatch(r"(\d+)\s*([hdw])", text.lower())
+    if match:
+        amount = int(match.group(1))
+        unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+        moment = now - timedelta(**{unit: amount})
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{value!r} is not a date: use YYYY-MM-DD, an ISO 8601 time, or 7d / 24h / 2w"
+        ) from None
+    if len(text) == 10:  # a plain date
+        if end:
+            return (parsed + timedelta(days=1)).strftime("%Y-%m-%d")
+        return text
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.sources:
+        clauses.append(f"a.source IN ({','.join('?' * len(filters.sources))})")
+        params.extend(filters.sources)
+    if filters.since:
+        clauses.append(f"{_DATE} >= ?")
+        params.append(parse_when(filters.since, now))
+    if filters.until:
+        bound = parse_when(filters.until, now, end=True)
+        clauses.append(f"{_DATE} < ?" if len(bound) == 10 else f"{_DATE} <= ?")
+        params.append(bound)
+    if filters.language:
+        clauses.append("a.language = ?")
+        params.append(filters.language.lower())
+    if filters.collapse:
+        clauses.append("a.near_duplicate_of IS NULL")
+    return clauses, params
+
+
+def _fts_error(exc: sqlite3.OperationalError, query: str) -> QueryError:
+    message = str(exc)
+    message = message.removeprefix("fts5: ")
+    return QueryError(
+        f'bad search query {query!r}: {message} (FTS5 syntax: words, "a phrase", AND, OR, '
+        "NOT, prefix*)"
+    )
+
+
+def search(
+    archive: Archive, query: str, filters: Filters, limit: int = 20, now: datetime | None = None
+) -> list[Hit]:
+    """Full-text search over title and text, best matches first (bm25, titles weigh 10x)."""
+    now = now or datetime.now(UTC)
+    clauses, params = _where(filters, now)
+    where = "".join(f" AND {c}" for c in clauses)
+    sql = (
+        "SELECT a.id, a.title, a.source, a.published, a.url, a.language, a.author,"
+        f" snippet(articles_fts, 1, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', ' … ', 24),"
+        " bm25(articles_fts, 10.0, 1.0) AS rank, a.near_duplicate_of"
+        " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+        f" WHERE articles_fts MATCH ?{where} ORDER BY rank LIMIT ?"
+    )
+    try:
+        rows = archive.db.execute(sql, [query, *params, limit]).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise _fts_error(exc, query) from None
+    return [Hit(*row) for row in rows]
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for name in _JSON_COLUMNS & row.keys():
+        row[name] = json.loads(row[name]) if row[name] else []
+    return row
+
+
+def article(archive: Archive, id_or_url: str) -> dict[str, Any] | None:
+    """One stored story by id, URL or canonical URL (a duplicate's URL leads to the
+    story it copies), with its revisions and duplicates."""
+    cols = ", ".join(ARTICLE_COLUMNS)
+    db = archive.db
+    row = None
+    if id_or_url.strip().isdigit():
+        row = db.execute(f"SELECT {cols} FROM articles WHERE id = ?", (int(id_or_url),)).fetchone()
+    else:
+        from ..urls import canonicalize
+
+        keys = [id_or_url.strip(), canonicalize(id_or_url) or id_or_url.strip()]
+        row = db.execute(
+            f"SELECT {cols} FROM articles WHERE url IN (?, ?) OR canonical_url IN (?, ?)"
+            " OR id IN (SELECT article_id FROM urls WHERE url IN (?, ?)"
+            "           UNION SELECT article_id FROM duplicates WHERE canonical_url IN (?, ?))",
+            keys * 4,
+        ).fetchone()
+    if row is None:
+        return None
+    result = _decode(dict(zip(ARTICLE_COLUMNS, row, strict=True)))
+    result["revisions"] = [
+        {"revision": r[0], "fetched_at": r[1], "title": r[2], "text": r[3]}
+        for r in db.execute(
+            "SELECT revision, fetched_at, title, text FROM revisions"
+            " WHERE article_id = ? ORDER BY revision",
+            (result["id"],),
+        )
+    ]
+    result["duplicates"] = [
+        {"url": r[0], "source": r[1], "fetched_at": r[2]}
+        for r in db.execute(
+            "SELECT url, source, fetched_at FROM duplicates WHERE article_id = ? ORDER BY id",
+            (result["id"],),
+        )
+    ]
+    return result
+
+
+def export_rows(
+    archive: Archive,
+    filters: Filters,
+    now: datetime | None = None,
+    columns: tuple[str, ...] = ARTICLE_COLUMNS,
+) -> Iterator[dict[str, Any]]:
+    """Stories matching `filters`, oldest first, streamed."""
+    now = now or datetime.now(UTC)
+    clauses, params = _where(filters, now)
+    cols = ", ".join(f"a.{c}" for c in columns)
+    if filters.query:
+        sql = (
+            f"SELECT {cols} FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+            " WHERE articles_fts MATCH ?"
+        )
+        params = [filters.query, *params]
+        sql += "".join(f" AND {c}" for c in clauses)
+    else:
+        sql = f"SELECT {cols} FROM articles a" + (
+            " WHERE " + " AND ".join(clauses) if clauses else ""
+        )
+    sql += f" ORDER BY {_DATE}, a.id"
+    try:
+        cursor = archive.db.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(500)
+            if not rows:
+                return
+            for row in rows:
+                yield _decode(dict(zip(columns, row, strict=True)))
+    except sqlite3.OperationalError as exc:
+        if filters.query:
+            raise _fts_error(exc, filters.query) from None
+        raise QueryError(str(exc)) from None
+
+
+def latest(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
+    cols = ("id", "source", "title", "author", "published", "language", "word_count", "url")
+    rows = archive.db.execute(
+        f"SELECT {', '.join(cols)} FROM articles ORDER BY {_DATE.replace('a.', '')} DESC, id"
+        " DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+@dataclass
+class SourceStats:
+    name: str
+    articles: int = 0
+    new_24h: int = 0
+    new_7d: int = 0
+    last_new: str | None = None
+    duplicates: int = 0
+    pending: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    text_chars: int = 0
+    months: dict[str, int] = field(default_factory=dict)
+
+
+def stats(archive: Archive, now: datetime | None = None) -> dict[str, SourceStats]:
+    """Per-source counts: stories, recent additions, frontier states, by month."""
+    now = now or datetime.now(UTC)
+    day = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    week = (now - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db = archive.db
+    out: dict[str, SourceStats] = {}
+
+    def entry(name: str) -> SourceStats:
+        return out.setdefault(name, SourceStats(name))
+
+    for name, total, d1, d7, last, chars in db.execute(
+        "SELECT source, count(*), sum(fetched_at >= ?), sum(fetched_at >= ?), max(fetched_at),"
+        " sum(length(text)) FROM articles GROUP BY source",
+        (day, week),
+    ):
+        s = entry(name)
+        s.articles, s.new_24h, s.new_7d, s.last_new, s.text_chars = total, d1, d7, last, chars
+    for name, state, count in db.execute(
+        "SELECT source, state, count(*) FROM urls GROUP BY source, state"
+    ):
+        s = entry(name)
+        if state == "pending":
+            s.pending = count
+        elif state == "retry":
+            s.retrying = count
+        elif state == "failed":
+            s.failed = count
+        elif state == "skipped":
+            s.skipped = count
+    for name, count in db.execute("SELECT source, count(*) FROM duplicates GROUP BY source"):
+        entry(name).duplicates = count
+    for name, month, count in db.execute(
+        "SELECT source, substr(coalesce(published, fetched_at), 1, 7) AS month, count(*)"
+        " FROM articles GROUP BY source, month ORDER BY month"
+    ):
+        entry(name).months[month] = count
+    return dict(sorted(out.items()))

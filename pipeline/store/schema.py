@@ -1,0 +1,270 @@
+"""The archive's schema and its versioned migrations.
+
+`PRAGMA user_version` holds the number of migrations applied. Opening an archive
+applies the missing ones in order. An archive written by a newer newsarchive (a
+higher version than this code knows) is refused rather than guessed at.
+
+sqlite-utils' FTS set-up commits on its own (executescript), so a migration cannot
+be one transaction. Instead every step is idempotent (IF NOT EXISTS) and
+user_version moves only after the last step: a migration interrupted by a kill
+runs again, and completes, on the next open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlite_utils
+
+from ..errors import StoreError
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _table(db: sqlite_utils.Database, name: str, columns: dict[str, Any], **kw: Any) -> None:
+    db[name].create(columns, if_not_exists=True, **kw)  # type: ignore[union-attr]
+
+
+def _index(db: sqlite_utils.Database, table: str, columns: str, unique: bool = False) -> None:
+    name = f"{table}_{columns.replace(', ', '_')}"
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    db.execute(f"CREATE {kind} IF NOT EXISTS {name} ON {table}({columns})")
+
+
+_FTS_UPDATE_TRIGGER = """
+CREATE TRIGGER "articles_au" AFTER UPDATE OF title, text ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text")
+    VALUES('delete', old.rowid, old."title", old."text");
+  INSERT INTO "articles_fts" (rowid, "title", "text")
+    VALUES (new.rowid, new."title", new."text");
+END"""
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    _table(
+        db,
+        "articles",
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "source": str,
+            "title": str,
+            "author": str,
+            "authors": str,  # JSON list of people
+            "agencies": str,  # JSON list of agencies credited
+            "published": str,
+            "modified": str,
+            "language": str,
+            "sitename": str,
+            "description": str,
+            "tags": str,  # JSON list
+            "image": str,
+            "text": str,
+            "word_count": int,
+            "fetched_at": str,
+            "content_hash": str,
+            "simhash": int,
+            "near_duplicate_of": int,
+            "revision": int,
+            "updated_at": str,  # when the text last changed (a new revision)
+            "checked_at": str,  # when the page was last fetched
+            "etag": str,
+            "last_modified": str,
+        },
+        pk="id",
+        not_null={"url", "canonical_url", "source", "text", "fetched_at", "content_hash"},
+        defaults={"revision": 1},
+        foreign_keys=[("near_duplicate_of", "articles", "id")],
+    )
+    _index(db, "articles", "canonical_url", unique=True)
+    _index(db, "articles", "content_hash")
+    _index(db, "articles", "source, published")
+    _index(db, "articles", "published")
+    _index(db, "articles", "fetched_at")
+    if "articles_fts" not in db.table_names():
+        db["articles"].enable_fts(  # type: ignore[union-attr]
+            ["title", "text"],
+            fts_version="FTS5",
+            create_triggers=True,
+            tokenize="porter unicode61 remove_diacritics 2",
+        )
+    # Re-index only when the indexed columns change, not on bookkeeping updates.
+    db.execute('DROP TRIGGER IF EXISTS "articles_au"')
+    db.execute(_FTS_UPDATE_TRIGGER)
+
+    # Near-duplicate index: the 4 bands of each article's 64-bit SimHash.
+    _table(
+        db,
+        "simhash_bands",
+        {"key": int, "article_id": int},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    _index(db, "simhash_bands", "key")
+    # Copies of a stored story found at other addresses (same content_hash).
+    _table(
+        db,
+        "duplicates",
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "source": str,
+            "article_id": int,
+            "content_hash": str,
+            "fetched_at": str,
+        },
+        pk="id",
+        not_null={"url", "canonical_url", "article_id"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    _index(db, "duplicates", "canonical_url", unique=True)
+    _index(db, "duplicates", "article_id")
+    # Earlier texts of stories that were edited after they were first archived.
+    _table(
+        db,
+        "revisions",
+        {
+            "id": int,
+            "article_id": int,
+            "revision": int,
+            "fetched_at": str,
+            "title": str,
+            "text": str,
+            "content_hash": str,
+        },
+        pk="id",
+        not_null={"article_id", "revision", "text"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    _index(db, "revisions", "article_id, revision", unique=True)
+    # The frontier and the seen-URL memory: every URL ever discovered, with its state
+    # (pending, stored, duplicate, skipped, failed, retry).
+    _table(
+        db,
+        "urls",
+        {
+            "url": str,
+            "source": str,
+            "state": str,
+            "found_on": str,
+            "hint_published": str,
+            "hint_title": str,
+            "discovered_at": str,
+            "attempts": int,
+            "last_attempt_at": str,
+            "next_attempt_at": str,
+            "error_kind": str,
+            "error": str,
+            "article_id": int,
+        },
+        pk="url",
+        not_null={"source", "state", "discovered_at"},
+        defaults={"attempts": 0},
+    )
+    _index(db, "urls", "source, state, next_attempt_at")
+    _index(db, "urls", "article_id")
+    # Feeds, sitemaps and listing pages: conditional-GET state and health.
+    _table(
+        db,
+        "feeds",
+        {
+            "url": str,
+            "source": str,
+            "kind": str,
+            "discovered": int,
+            "etag": str,
+            "last_modified": str,
+            "checked_at": str,
+            "full_at": str,
+            "status": str,
+            "error": str,
+            "failures": int,
+            "entries": int,
+        },
+        pk="url",
+        defaults={"failures": 0, "discovered": 0},
+    )
+    _table(
+        db, "robots", {"origin": str, "body": str, "status": int, "fetched_at": str}, pk="origin"
+    )
+    _table(
+        db,
+        "runs",
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "pid": int,
+            "hostname": str,
+            "status": str,
+            "exit_code": int,
+            "sources": str,
+            "requests": int,
+            "articles_new": int,
+            "duplicates": int,
+            "skipped": int,
+            "failed": int,
+            "revised": int,
+        },
+        pk="id",
+        not_null={"started_at", "status"},
+    )
+    _table(
+        db,
+        "run_sources",
+        {
+            "run_id": int,
+            "source": str,
+            "discovered": int,
+            "new": int,
+            "duplicate": int,
+            "skipped": int,
+            "failed": int,
+            "revised": int,
+            "unchanged": int,
+            "feed_errors": int,
+            "error": str,
+            "avg_text_length": float,
+        },
+        pk=("run_id", "source"),
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    _table(
+        db,
+        "failures",
+        {
+            "id": int,
+            "run_id": int,
+            "source": str,
+            "url": str,
+            "kind": str,
+            "permanent": int,
+            "message": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    _index(db, "failures", "source, at")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the archive up to SCHEMA_VERSION; return the version it had."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"this archive has schema version {version}, newer than this newsarchive "
+            f"understands ({SCHEMA_VERSION}); upgrade newsarchive"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        MIGRATIONS[number](db)
+        db.conn.commit()
+        db.execute(f"PRAGMA user_version = {number + 1}")
+        db.conn.commit()
+    return version

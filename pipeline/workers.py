@@ -1,0 +1,261 @@
+"""Extraction in worker processes, so every core extracts while the event loop fetches.
+
+One supervising thread per worker process sends it a job (the page's bytes, its
+charset, URL and extraction options) and waits for the answer with a deadline. A job
+over the time limit gets its worker killed and replaced; a worker that dies (a
+memory limit hit, a crash in a C extension) is replaced too; either way only that
+page fails (ExtractionTimeout / WorkerCrashed) and the run goes on. Workers start
+from a forkserver that has already imported the extraction stack, so replacing one
+is cheap, and they ignore SIGINT/SIGTERM: stopping is the parent's decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import queue
+import resource
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .decode import to_text
+from .errors import ExtractionError, ExtractionTimeout, WorkerCrashed
+from .extract import extract
+from .models import Article, ExtractOptions
+
+_PRELOAD = ["pipeline.extract", "pipeline.workers"]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    url: str
+    body: bytes
+    encoding: str | None
+    options_key: str  # options are sent to each worker once per key
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    article: Article | None
+    cpu: float  # CPU seconds the worker spent on the page
+
+
+def extract_bytes(
+    body: bytes, encoding: str | None, url: str, options: ExtractOptions
+) -> Article | None:
+    """Decode and extract (what a worker does for each page)."""
+    return extract(to_text(body, encoding), url, options)
+
+
+def _limit_memory(megabytes: int | None) -> None:
+    if not megabytes:
+        return
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:  # the worker's size before any page
+        base = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = base + megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError, ValueError, ImportError):
+        _limit_memory(memory_mb)
+    options: dict[str, ExtractOptions] = {}
+    while True:
+        try:
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        kind, payload = pickle.loads(message)
+        if kind == "stop":
+            return
+        if kind == "options":
+            key, value = payload
+            options[key] = value
+            continue
+        job: Job = payload
+        started = time.process_time()
+        try:
+            article = extract_bytes(job.body, job.encoding, job.url, options[job.options_key])
+            reply: tuple[Any, ...] = ("ok", article, time.process_time() - started)
+        except MemoryError:
+            reply = ("crash", "memory limit exceeded", time.process_time() - started)
+        except RecursionError:
+            reply = ("error", "markup nested too deeply", time.process_time() - started)
+        except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
+            # extract's libraries raise these on malformed input; the page fails alone.
+            reply = ("error", f"{type(exc).__name__}: {exc}", time.process_time() - started)
+        try:
+            conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+        except (OSError, ValueError):
+            return
+        if reply[0] == "crash":
+            return  # a worker that ran out of memory is not trusted again
+
+
+class _Slot:
+    """One worker process and the thread that supervises it."""
+
+    def __init__(self, pool: ExtractPool, number: int) -> None:
+        self.pool = pool
+        self.number = number
+        self.process: Any = None
+        self.conn: multiprocessing.connection.Connection | None = None
+        self.known_options: set[str] = set()
+        self.thread = threading.Thread(target=self._loop, name=f"extract-{number}", daemon=True)
+
+    def start(self) -> None:
+        parent, child = self.pool.context.Pipe(duplex=True)
+        self.process = self.pool.context.Process(
+            target=_worker_main,
+            args=(child, self.pool.memory_mb),
+            daemon=True,
+            name=f"newsarchive-extract-{self.number}",
+        )
+        self.process.start()
+        child.close()
+        self.conn = parent
+        self.known_options = set()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+        if self.process is not None:
+            self.process.join(5)
+        if self.conn is not None:
+            self.conn.close()
+        self.process = None
+        self.conn = None
+
+    def _send(self, kind: str, payload: Any) -> None:
+        assert self.conn is not None
+        self.conn.send_bytes(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _loop(self) -> None:
+        while True:
+            item = self.pool.jobs.get()
+            if item is None:
+                with contextlib.suppress(OSError, ValueError, AssertionError):
+                    self._send("stop", None)
+                if self.process is not None:
+                    self.process.join(2)
+                self.kill()
+                return
+            job, future = item
+            result = self._run(job)
+            self.pool.deliver(future, result)
+
+    def _run(self, job: Job) -> Outcome | ExtractionError:
+        if self.process is None:
+            self.start()
+        try:
+            if job.options_key not in self.known_options:
+                self._send("options", (job.options_key, self.pool.options[job.options_key]))
+                self.known_options.add(job.options_key)
+            self._send("job", job)
+            assert self.conn is not None
+            if not self.conn.poll(self.pool.timeout):
+                self.kill()
+                self.pool.replaced += 1
+                return ExtractionTimeout(job.url, f"extraction took over {self.pool.timeout:g} s")
+            kind, value, cpu = pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError, BrokenPipeError):
+            code = self.process.exitcode if self.process is not None else None
+            self.kill()
+            self.pool.replaced += 1
+            return WorkerCrashed(job.url, f"extraction worker died (exit code {code})")
+        self.pool.add_cpu(cpu)
+        if kind == "ok":
+            return Outcome(value, cpu)
+        if kind == "crash":
+            self.kill()
+            self.pool.replaced += 1
+            return WorkerCrashed(job.url, value)
+        return ExtractionError(job.url, value)
+
+
+class ExtractPool:
+    """A fixed number of extraction worker processes (0: extract in this process)."""
+
+    def __init__(
+        self, processes: int | None = None, *, timeout: float = 30.0, memory_mb: int | None = 1024
+    ) -> None:
+        self.processes = (os.cpu_count() or 1) if processes is None else processes
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.options: dict[str, ExtractOptions] = {}
+        self.jobs: queue.SimpleQueue[tuple[Job, asyncio.Future[Outcome]] | None] = (
+            queue.SimpleQueue()
+        )
+        self.cpu = 0.0  # CPU seconds spent extracting, all workers together
+        self._cpu_lock = threading.Lock()
+        self.replaced = 0  # workers replaced after a timeout or crash
+        self.context = multiprocessing.get_context("forkserver")
+        self._slots: list[_Slot] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __enter__(self) -> ExtractPool:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self.processes <= 0 or self._slots:
+            return
+        self.context.set_forkserver_preload(_PRELOAD)
+        self._slots = [_Slot(self, n) for n in range(self.processes)]
+        for slot in self._slots:
+            slot.start()
+            slot.thread.start()
+
+    def close(self) -> None:
+        for _ in self._slots:
+            self.jobs.put(None)
+        for slot in self._slots:
+            slot.thread.join(10)
+        self._slots = []
+
+    def add_cpu(self, seconds: float) -> None:
+        with self._cpu_lock:
+            self.cpu += seconds
+
+    def register(self, key: str, options: ExtractOptions) -> None:
+        """Options are sent to each worker once; jobs name them by key."""
+        self.options[key] = options
+
+    def deliver(self, future: asyncio.Future[Outcome], result: Outcome | Exception) -> None:
+        def settle() -> None:
+            if future.cancelled():
+                return
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+        future.get_loop().call_soon_threadsafe(settle)
+
+    async def extract(self, job: Job) -> Outcome:
+        """Extract one page in a worker; raises ExtractionError subclasses."""
+        if self.processes <= 0:
+            started = time.process_time()
+            article = extract_bytes(job.body, job.encoding, job.url, self.options[job.options_key])
+            cpu = time.process_time() - started
+            self.add_cpu(cpu)
+            return Outcome(article, cpu)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.jobs.put((job, future))
+        return await future
