@@ -34,6 +34,7 @@ class FetchSettings:
     concurrency: int = 32
     timeout: float = 30.0
     retries: int = 3
+    backoff: float = 1.0  # seconds before the first retry; doubles per retry, with jitter
     max_bytes: int = 10_000_000
     allow_private: bool = False  # fetch loopback/private addresses anywhere
     revalidate_hours: float = 24.0  # feeds/sitemaps: unconditional GET after this age
@@ -187,6 +188,7 @@ _FETCH: dict[str, Check] = {
     "concurrency": _int(1, 1000),
     "timeout": _number(0.1, 3600),
     "retries": _int(0, 20),
+    "backoff": _number(0, 600),
     "max_bytes": _int(1024),
     "allow_private": _bool,
     "revalidate_hours": _number(0),

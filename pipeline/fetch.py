@@ -155,6 +155,12 @@ class Fetcher:
             )
         self._rules[host] = rules
 
+    def ensure_rules(self, url: str, rules: HostRules) -> None:
+        """Politeness for a host not configured yet (an article host of a source)."""
+        host = host_of(url)
+        if host not in self._rules and host not in self._hosts:
+            self._rules[host] = rules
+
     def _host(self, url: str) -> _Host:
         host = host_of(url)
         state = self._hosts.get(host)
@@ -260,7 +266,7 @@ class Fetcher:
     def _backoff(self, attempt: int, exc: TransientFetchError) -> float | None:
         """Exponential backoff with jitter; a Retry-After longer than we are willing
         to wait inside one run ends the attempts (the next run tries again)."""
-        wait = min(30.0, 0.5 * 2.0**attempt) * (0.5 + self._timing.random() / 2)
+        wait = min(60.0, self._settings.backoff * 2.0**attempt) * (0.5 + self._timing.random() / 2)
         retry_after = exc.retry_after if isinstance(exc, ServerError) else None
         if retry_after is not None:
             if retry_after > MAX_RETRY_AFTER:

@@ -267,25 +267,28 @@ class Runner:
                 return reserved < limit
             return reserved < limit and counts.new + reserved < source.max_articles
 
+        def spent() -> bool:
+            return not refresh and counts.new >= source.max_articles
+
         def finished(saved: Saved) -> None:
             nonlocal reserved
             reserved -= 1
             self._count(source, counts, saved)
             self._wake.set()
 
-        while not self.stopping and (refresh or counts.new < source.max_articles):
+        while not self.stopping and not spent():
             batch = [c for c in self._due(source, refresh, days, chunk) if c.url not in attempted]
             if not batch:
                 break
             tasks: list[asyncio.Task[None]] = []
             for cand in batch:
-                while not self.stopping and not room():
+                while not self.stopping and not room() and not spent():
                     if self._batcher.pending:
                         self._batcher.flush()
                         continue
                     self._wake.clear()
                     await self._wake.wait()
-                if self.stopping or (not refresh and counts.new >= source.max_articles):
+                if self.stopping or spent():
                     break
                 attempted.add(cand.url)
                 reserved += 1
@@ -318,6 +321,9 @@ class Runner:
     async def _fetch_and_extract(
         self, source: Source, cand: Candidate, refresh: bool
     ) -> PageResult:
+        self.fetcher.ensure_rules(
+            cand.url, HostRules(source.delay, source.host_concurrency, source.respect_robots)
+        )
         etag = last_modified = None
         if refresh:
             etag, last_modified = self.archive.article_conditional(cand.url)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -53,6 +55,30 @@ class Request:
     query: str
     headers: dict[str, str]
     site: NewsSite
+    connection: socket.socket | None = None
+    _counted: list[bool] = field(default_factory=lambda: [True])
+
+    def done(self) -> None:
+        """No longer counted as in flight (idempotent)."""
+        if self._counted[0]:
+            self._counted[0] = False
+            with self.site._lock:
+                self.site.in_flight -= 1
+
+    def hold(self, seconds: float) -> bool:
+        """Keep the client waiting up to `seconds`; returns early (False) as soon as
+        the client hangs up or the site stops. A slow page for fault tests; a held
+        request is not counted in `in_flight` (its end is only noticed by polling)."""
+        self.done()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.site.stopping.is_set():
+            if self.connection is None:
+                self.site.stopping.wait(deadline - time.monotonic())
+                break
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                return False  # the client closed the connection
+        return time.monotonic() >= deadline
 
 
 def load_demo_articles() -> tuple[str, list[SiteArticle], list[dict[str, Any]]]:
@@ -104,6 +130,7 @@ class NewsSite:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
+        self.stopping = threading.Event()
         self._robots = robots
         self._by_path = {a.path: a for a in self.articles}
         try:
@@ -126,6 +153,7 @@ class NewsSite:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -242,16 +270,17 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
                 site.requests.append(Seen(self.path, headers, time.monotonic()))
                 site.in_flight += 1
                 site.max_in_flight = max(site.max_in_flight, site.in_flight)
+            request = Request(parts.path, parts.query, headers, site, self.connection)
             try:
                 if site.latency:
                     time.sleep(site.latency)  # simulated network latency of the site
-                request = Request(parts.path, parts.query, headers, site)
                 route = site.routes.get(parts.path) or site.routes.get(self.path)
                 response = route(request) if route else site.page(request)
-                self._send(response)
             finally:
-                with site._lock:
-                    site.in_flight -= 1
+                # In flight from arrival until the answer starts: an interval inside
+                # the client's, so the count never exceeds what the client had open.
+                request.done()
+            self._send(response)
 
         def _send(self, response: Response) -> None:
             if response.close:

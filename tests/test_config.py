@@ -1,0 +1,136 @@
+"""sources.yaml validation: every mistake is one clear message naming file, source, key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load, parse
+from pipeline.errors import ConfigError
+
+from .conftest import run_cli
+
+GOOD = {"name": "a", "url": "https://news.example/"}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"sources": [{**GOOD, "exlude": ["/tag/"]}]},
+            "source 'a': key 'exlude': unknown key (did you mean 'exclude'?)",
+        ),
+        (
+            {"sources": [GOOD, {**GOOD, "url": "https://b.example/"}]},
+            "source 'a': key 'name': duplicate source name",
+        ),
+        (
+            {"sources": [{**GOOD, "include": ["("]}]},
+            "source 'a': key 'include': item 1: '(' is not a valid regular expression",
+        ),
+        (
+            {"sources": [{**GOOD, "drop": [".ok", "div["]}]},
+            "source 'a': key 'drop': item 2: 'div[' is not a valid CSS selector",
+        ),
+        (
+            {"fetch": {"concurrency": "lots"}, "sources": [GOOD]},
+            "key 'fetch.concurrency': must be a whole number, not text 'lots'",
+        ),
+        ({"sources": [{**GOOD, "delay": True}]}, "key 'delay': must be a number"),
+        (
+            {"defaults": {"max_articles": 0}, "sources": [GOOD]},
+            "key 'defaults.max_articles': must be at least 1, not 0",
+        ),
+        (
+            {"sources": [{**GOOD, "url": "ftp://x.example/"}]},
+            "key 'url': must be an absolute http:// or https:// URL",
+        ),
+        (
+            {"sources": [{**GOOD, "name": "Big News"}]},
+            "source 'Big News': key 'name': must be lower-case letters, digits and '-'",
+        ),
+        ({"sources": [{"url": "https://x.example/"}]}, "source '#1': key 'name': is required"),
+        (
+            {"sources": [{**GOOD, "language": "english"}]},
+            "key 'language': must be a two-letter ISO 639-1 code",
+        ),
+        (
+            {"sources": [{**GOOD, "feeds": "https://x.example/feed"}], "extra": 1},
+            "key 'extra': unknown key",
+        ),
+        ({"sources": []}, "key 'sources': no sources"),
+        ({"sources": "a"}, "key 'sources': must be a list"),
+        ([1, 2], "the file must be a mapping"),
+    ],
+)
+def test_invalid_configs_name_file_source_and_key(data: object, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(data, "conf/sources.yaml")
+    assert str(caught.value).startswith("conf/sources.yaml: ")
+    assert message in str(caught.value)
+
+
+def test_defaults_apply_to_every_source_and_sources_override_them() -> None:
+    config = parse(
+        {
+            "defaults": {"delay": 0.5, "max_articles": 7, "exclude": ["/tag/"]},
+            "sources": [GOOD, {"name": "b", "url": "https://b.example/", "delay": 2}],
+        }
+    )
+    a, b = config.sources
+    assert (a.delay, a.max_articles, b.delay, b.max_articles) == (0.5, 7, 2.0, 7)
+    assert not a.accepts("https://news.example/tag/x") and a.accepts("https://news.example/1")
+    assert config.fetch.concurrency == 32 and config.fetch.user_agent.startswith("newsarchive/")
+
+
+def test_include_and_exclude_filters() -> None:
+    source = parse(
+        {"sources": [{**GOOD, "include": [r"/20\d\d/"], "exclude": ["/live/"]}]}
+    ).sources[0]
+    assert source.accepts("https://news.example/2026/01/story")
+    assert not source.accepts("https://news.example/about")
+    assert not source.accepts("https://news.example/2026/01/live/blog")
+
+
+def test_archive_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    file = tmp_path / "conf" / "sources.yaml"
+    file.write_text("archive: data/x.db\nsources:\n  - name: a\n    url: https://a.example/\n")
+    assert load(file).archive == tmp_path / "conf" / "data" / "x.db"
+
+
+def test_yaml_syntax_errors_give_line_and_column(tmp_path: Path) -> None:
+    file = tmp_path / "sources.yaml"
+    file.write_text("sources:\n  - name: a\n    url: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"sources.yaml: not valid YAML at line \d+"):
+        load(file)
+
+
+@pytest.mark.parametrize("content", [None, "sources: [\n", "sources:\n  - {name: a, url: 3}\n"])
+def test_cli_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, content: str | None):
+    if content is not None:
+        (tmp_path / "sources.yaml").write_text(content)
+    done = run_cli("run", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("newsarchive: error: sources.yaml")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "archive").exists()
+
+
+def test_unknown_source_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - name: alpha\n    url: https://a.example/\n"
+    )
+    done = run_cli("run", "--source", "beta", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "unknown source 'beta'" in done.stderr and "alpha" in done.stderr
+    assert not (tmp_path / "archive" / "news.db").exists()
+
+
+def test_the_shipped_sources_yaml_is_valid() -> None:
+    config = load(Path(__file__).parents[1] / "sources.yaml")
+    assert len(config.sources) >= 5
+    assert all(s.feeds and s.language for s in config.sources)
+    assert config.archive.name == "news.db"
