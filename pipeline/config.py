@@ -57,6 +57,7 @@ class Source:
     respect_robots: bool = True
     min_text_length: int = 200
     refresh_after: float = 0.0  # days; >0 re-fetches stored articles younger than this
+    refresh_every: float = 1.0  # hours; the least time between two re-visits of a story
     capture: bool = True  # keep WARC captures of article responses
 
     def accepts(self, url: str) -> bool:
@@ -202,6 +203,7 @@ _PER_SOURCE: dict[str, Check] = {
     "respect_robots": _bool,
     "min_text_length": _int(0),
     "refresh_after": _number(0),
+    "refresh_every": _number(0),
     "capture": _bool,
     "language": _language,
     "include": _list_of(_regex),

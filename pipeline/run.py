@@ -11,13 +11,14 @@ the run record and returns; what was not started stays pending for the next run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from .fetch import Fetcher, HostRules, Timing
 from .models import Candidate, Capture, Fetched, PageResult
 from .netguard import AddressPolicy, make_client
 from .store import Archive, Saved
+from .store.health import health
 from .workers import ExtractPool, Job
 
 log = logging.getLogger("newsarchive.run")
@@ -55,6 +57,7 @@ class SourceCounts:
     skipped: int = 0
     failed: int = 0  # permanent failures, and transient ones left for a later run
     feed_errors: int = 0
+    feeds_unchanged: int = 0  # feeds/sitemaps answering 304: they work, nothing is new
     text_chars: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -62,7 +65,12 @@ class SourceCounts:
     def broken(self) -> bool:
         """The source yielded nothing because it failed: discovery found nothing
         because of errors, or every page it tried failed."""
-        discovery_failed = self.feed_errors > 0 and self.found == 0 and self.attempted == 0
+        discovery_failed = (
+            self.feed_errors > 0
+            and self.found == 0
+            and self.attempted == 0
+            and self.feeds_unchanged == 0
+        )
         pages_failed = self.attempted > 0 and self.failed == self.attempted
         return discovery_failed or pages_failed
 
@@ -93,6 +101,7 @@ class RunReport:
     cpu_main: float  # CPU seconds of this process
     cpu_extract: float  # CPU seconds of the extraction workers
     workers_replaced: int
+    health: dict[str, list[str]] = field(default_factory=dict)  # unhealthy: reasons
 
     def total(self, name: str) -> int:
         return sum(int(getattr(c, name)) for c in self.sources.values())
@@ -158,6 +167,9 @@ class Runner:
         self.counts = {s.name: SourceCounts() for s in self.sources}
         self.stop_signal: int | None = None
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._started = self.timing.utcnow()
+        self._first_new_id = 1
         self._pages = asyncio.Semaphore(config.fetch.concurrency + 2 * max(1, pool.processes))
 
     def stop(self, signum: int) -> None:
@@ -165,6 +177,7 @@ class Runner:
         if self.stop_signal is None:
             log.warning("stopping: finishing pages in flight (signal %d)", signum)
         self.stop_signal = signum
+        self._stopped.set()
         self._wake.set()
 
     @property
@@ -172,7 +185,8 @@ class Runner:
         return self.stop_signal is not None
 
     async def run(self) -> RunReport:
-        started = self.timing.utcnow()
+        started = self._started = self.timing.utcnow()
+        self._first_new_id = self.archive.next_article_id()
         cpu0 = time.process_time()
         clock0 = self.timing.monotonic()
         self.archive.close_abandoned_runs(started)
@@ -222,7 +236,11 @@ class Runner:
             },
             {name: c.as_record() for name, c in self.counts.items()},
         )
-        return report
+        flagged = health(self.archive, [s.name for s in self.sources], self.timing.utcnow())
+        for name, h in flagged.items():
+            for reason in h.reasons:
+                log.warning("%s is unhealthy: %s", name, reason)
+        return replace(report, health={n: h.reasons for n, h in flagged.items() if h.flags})
 
     # --- one source -------------------------------------------------------------------
 
@@ -230,9 +248,21 @@ class Runner:
         counts = self.counts[source.name]
         now = self.timing.utcnow()
         revalidate = timedelta(hours=self.config.fetch.revalidate_hours)
-        stats = await discover(source, self.fetcher, self.archive, now, revalidate)
+        discovery = asyncio.create_task(
+            discover(source, self.fetcher, self.archive, now, revalidate)
+        )
+        stopped = asyncio.create_task(self._stopped.wait())
+        await asyncio.wait({discovery, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not discovery.done():  # a stop request: discovery is abandoned, not finished
+            discovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await discovery
+            return
+        stats = discovery.result()
         counts.found, counts.discovered = stats.found, stats.new
         counts.feed_errors = len(stats.errors)
+        counts.feeds_unchanged = stats.not_modified
         for error in stats.errors:
             counts.errors.append(str(error))
             log.warning("%s: %s", source.name, error)
@@ -243,14 +273,24 @@ class Runner:
             await self._drain(source, counts, refresh=True, days=days)
         self.on_event("done", source.name, "")
 
-    def _due(self, source: Source, refresh: bool, days: float, size: int) -> list[Candidate]:
+    def _due(
+        self, source: Source, refresh: bool, days: float, size: int, cursor: list[int]
+    ) -> list[Candidate]:
         now = self.timing.utcnow()
-        if refresh:
-            # Re-visit stored articles younger than `days`, each at most hourly.
-            return self.archive.refresh_due(
-                source.name, now - timedelta(days=days), now - timedelta(hours=1), size
-            )
-        return self.archive.due(source.name, size, now)
+        if not refresh:
+            return self.archive.due(source.name, size, now)
+        # Re-visit stored stories dated within `days`, each at most every `refresh_every`
+        # hours, paging by id (`cursor`) so a run never selects a story twice.
+        rows = self.archive.refresh_due(
+            source.name,
+            now - timedelta(days=days),
+            self._started - timedelta(hours=source.refresh_every),
+            size,
+            below_id=cursor[0],
+        )
+        if rows:
+            cursor[0] = rows[-1][0]
+        return [cand for _, cand in rows]
 
     async def _drain(
         self, source: Source, counts: SourceCounts, *, refresh: bool, days: float = 0.0
@@ -260,6 +300,7 @@ class Runner:
         limit = max(2, source.host_concurrency * 2)
         reserved = 0  # pages in flight or waiting to be saved
         attempted: set[str] = set()
+        cursor = [self._first_new_id]  # refresh pages down from stories older than this run
         chunk = max(50, min(500, source.max_articles * 2))
 
         def room() -> bool:
@@ -277,7 +318,9 @@ class Runner:
             self._wake.set()
 
         while not self.stopping and not spent():
-            batch = [c for c in self._due(source, refresh, days, chunk) if c.url not in attempted]
+            batch = [
+                c for c in self._due(source, refresh, days, chunk, cursor) if c.url not in attempted
+            ]
             if not batch:
                 break
             tasks: list[asyncio.Task[None]] = []
@@ -311,6 +354,8 @@ class Runner:
     ) -> None:
         counts = self.counts[source.name]
         async with self._pages:
+            if self.stopping:
+                return  # not started: it stays pending for the next run
             counts.attempted += 1
             result = await self._fetch_and_extract(source, cand, refresh)
         if result.article is not None and not refresh:

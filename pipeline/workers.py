@@ -27,7 +27,6 @@ from typing import Any
 
 from .decode import to_text
 from .errors import ExtractionError, ExtractionTimeout, WorkerCrashed
-from .extract import extract
 from .models import Article, ExtractOptions
 
 _PRELOAD = ["pipeline.extract", "pipeline.workers"]
@@ -51,6 +50,8 @@ def extract_bytes(
     body: bytes, encoding: str | None, url: str, options: ExtractOptions
 ) -> Article | None:
     """Decode and extract (what a worker does for each page)."""
+    from .extract import extract  # imported by workers (preloaded), not by the parent
+
     return extract(to_text(body, encoding), url, options)
 
 
@@ -207,7 +208,6 @@ class ExtractPool:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __enter__(self) -> ExtractPool:
-        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -256,6 +256,8 @@ class ExtractPool:
             cpu = time.process_time() - started
             self.add_cpu(cpu)
             return Outcome(article, cpu)
+        if not self._slots:
+            self.start()  # lazily: a run with nothing new never starts the workers
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.jobs.put((job, future))
         return await future

@@ -87,6 +87,7 @@ def report_json(report: RunReport) -> dict[str, Any]:
                 "attempted": c.attempted,
                 "broken": c.broken,
                 "errors": c.errors,
+                "unhealthy": report.health.get(name, []),
             }
             for name, c in report.sources.items()
         },
@@ -147,7 +148,12 @@ def execute(
                 report = asyncio.run(coroutine)
     if as_json:
         click.echo(json.dumps(report_json(report), ensure_ascii=False))
-    elif not quiet or report.exit_code != 0:
+        return report
+    if quiet:  # quiet unless something is wrong: an unhealthy source is
+        for name, reasons in report.health.items():
+            for reason in reasons:
+                click.echo(f"newsarchive: warning: {name}: {clean_line(reason)}", err=True)
+    if not quiet or report.exit_code != 0:
         click.echo(summary_line(report), err=True)
         for name, c in report.sources.items():
             if c.broken:

@@ -163,6 +163,12 @@ class NewsSite:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def set_articles(self, articles: list[SiteArticle]) -> None:
+        """Change what the site publishes (a new story, an edit, a redesign)."""
+        with self._lock:
+            self.articles = sorted(articles, key=lambda a: a.published, reverse=True)
+            self._by_path = {a.path: a for a in self.articles}
+
     def paths_seen(self) -> list[str]:
         with self._lock:
             return [r.path for r in self.requests]

@@ -162,16 +162,32 @@ class Archive:
         ]
 
     def refresh_due(
-        self, source: str, younger_than: datetime, checked_before: datetime, limit: int
-    ) -> list[Candidate]:
-        """Stored articles of `source` fetched after `younger_than` and not checked
-        since `checked_before`: candidates for a re-visit to pick up edits."""
+        self,
+        source: str,
+        younger_than: datetime,
+        checked_by: datetime,
+        limit: int,
+        below_id: int | None = None,
+    ) -> list[tuple[int, Candidate]]:
+        """Stored stories of `source` dated after `younger_than` and last checked at or
+        before `checked_by`, newest first, as (id, candidate); page with `below_id`."""
         rows = self.execute(
-            "SELECT url, canonical_url FROM articles WHERE source = ? AND fetched_at >= ?"
-            " AND coalesce(checked_at, fetched_at) < ? ORDER BY fetched_at DESC LIMIT ?",
-            (source, _iso(younger_than), _iso(checked_before), limit),
+            "SELECT id, url FROM articles WHERE source = ? AND id < ?"
+            " AND coalesce(published, fetched_at) >= ?"
+            " AND coalesce(checked_at, fetched_at) <= ? ORDER BY id DESC LIMIT ?",
+            (
+                source,
+                below_id if below_id is not None else 2**62,
+                _iso(younger_than),
+                _iso(checked_by),
+                limit,
+            ),
         ).fetchall()
-        return [Candidate(url=r[1], source=source, found_on=r[0]) for r in rows]
+        return [(int(r[0]), Candidate(url=r[1], source=source)) for r in rows]
+
+    def next_article_id(self) -> int:
+        """The id the next stored story will get (stories below it existed before)."""
+        return int(self.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0])
 
     def known(self, urls: Sequence[str]) -> set[str]:
         """Which of `urls` the archive has seen in any state."""
@@ -184,9 +200,10 @@ class Archive:
             )
         return found
 
-    def article_conditional(self, canonical_url: str) -> tuple[str | None, str | None]:
+    def article_conditional(self, url: str) -> tuple[str | None, str | None]:
         row = self.execute(
-            "SELECT etag, last_modified FROM articles WHERE canonical_url = ?", (canonical_url,)
+            "SELECT etag, last_modified FROM articles WHERE canonical_url = ? OR url = ? LIMIT 1",
+            (url, url),
         ).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
@@ -278,7 +295,8 @@ class Archive:
     def _save_article(self, result: PageResult, art: Article) -> Saved:
         conn = self.db.conn
         row = conn.execute(
-            "SELECT id, content_hash, revision, title, text, fetched_at FROM articles"
+            "SELECT id, content_hash, revision, title, text, coalesce(updated_at, fetched_at)"
+            " FROM articles"
             " WHERE canonical_url = ?",
             (art.canonical_url,),
         ).fetchone()
@@ -297,15 +315,14 @@ class Archive:
             )
             conn.execute(
                 "UPDATE articles SET text = ?, title = ?, content_hash = ?, word_count = ?,"
-                " revision = ?, updated_at = ?, fetched_at = ?, modified = coalesce(?,"
-                " modified), simhash = ? WHERE id = ?",
+                " revision = ?, updated_at = ?, modified = coalesce(?, modified),"
+                " simhash = ? WHERE id = ?",
                 (
                     art.text,
                     art.title,
                     art.content_hash,
                     len(art.text.split()),
                     revision + 1,
-                    result.checked_at,
                     result.checked_at,
                     art.modified,
                     to_signed64(art.simhash),

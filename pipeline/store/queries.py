@@ -1,4 +1,5 @@
-"""The archive's read side: search, show, export rows, statistics.
+"""The archive's read side: search, show, export rows, statistics, and the SQL of the
+canned queries `newsarchive serve` offers in Datasette.
 
 Rows stream with fetchmany, so exporting never loads the archive into memory.
 A story's date for filters is `published`, or `fetched_at` where the page gave none.
@@ -197,27 +198,28 @@ def export_rows(
     filters: Filters,
     now: datetime | None = None,
     columns: tuple[str, ...] = ARTICLE_COLUMNS,
+    batch: int = 500,
 ) -> Iterator[dict[str, Any]]:
-    """Stories matching `filters`, oldest first, streamed."""
+    """Stories matching `filters` in archive order (by id: the order they were stored),
+    streamed `batch` rows at a time: the rowid order needs no sort, so the first row
+    comes at once and memory stays flat whatever the archive's size."""
     now = now or datetime.now(UTC)
+    unknown = set(columns) - set(ARTICLE_COLUMNS)
+    if unknown:
+        raise UsageError(
+            f"unknown column(s) {', '.join(sorted(unknown))}; choose from {', '.join(ARTICLE_COLUMNS)}"
+        )
     clauses, params = _where(filters, now)
     cols = ", ".join(f"a.{c}" for c in columns)
     if filters.query:
-        sql = (
-            f"SELECT {cols} FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            " WHERE articles_fts MATCH ?"
-        )
-        params = [filters.query, *params]
-        sql += "".join(f" AND {c}" for c in clauses)
-    else:
-        sql = f"SELECT {cols} FROM articles a" + (
-            " WHERE " + " AND ".join(clauses) if clauses else ""
-        )
-    sql += f" ORDER BY {_DATE}, a.id"
+        clauses.insert(0, "a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+        params.insert(0, filters.query)
+    sql = f"SELECT {cols} FROM articles a" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    sql += " ORDER BY a.id"
     try:
         cursor = archive.db.execute(sql, params)
         while True:
-            rows = cursor.fetchmany(500)
+            rows = cursor.fetchmany(batch)
             if not rows:
                 return
             for row in rows:
@@ -292,3 +294,130 @@ def stats(archive: Archive, now: datetime | None = None) -> dict[str, SourceStat
     ):
         entry(name).months[month] = count
     return dict(sorted(out.items()))
+
+
+def months(per_source: dict[str, SourceStats]) -> dict[str, int]:
+    """Stories per month (YYYY-MM of the story's date) over the whole archive."""
+    total: dict[str, int] = {}
+    for s in per_source.values():
+        for month, count in s.months.items():
+            total[month] = total.get(month, 0) + count
+    return dict(sorted(total.items()))
+
+
+def recent_runs(archive: Archive, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest runs, newest first."""
+    cols = (
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "exit_code",
+        "requests",
+        "articles_new",
+        "duplicates",
+        "skipped",
+        "failed",
+        "revised",
+    )
+    rows = archive.db.execute(
+        f"SELECT {', '.join(cols)} FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def table_names(archive: Archive) -> list[str]:
+    """The archive's tables (views and FTS shadow tables included)."""
+    return [
+        r[0]
+        for r in archive.db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
+        )
+    ]
+
+
+# --- canned queries for `newsarchive serve` (Datasette) ------------------------------
+# Named parameters (:q, :source) become form fields in Datasette. Empty values mean
+# "any" where that makes sense.
+
+CANNED_QUERIES: dict[str, dict[str, str]] = {
+    "search": {
+        "title": "Search, best matches first",
+        "description": (
+            "Full-text search over titles and texts, ranked by relevance (bm25, titles "
+            'weigh 10x), with a snippet. FTS5 syntax: words, "a phrase", AND, OR, NOT, '
+            "prefix*, title:word. Leave source empty for all sources."
+        ),
+        "sql": (
+            "SELECT a.id, a.title, a.source, a.published, a.language,\n"
+            "  snippet(articles_fts, 1, '[', ']', ' … ', 24) AS snippet, a.url\n"
+            "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid\n"
+            "WHERE articles_fts MATCH :q\n"
+            "  AND (:source = '' OR a.source = :source)\n"
+            "ORDER BY bm25(articles_fts, 10.0, 1.0)\n"
+            "LIMIT 100"
+        ),
+    },
+    "latest_per_source": {
+        "title": "Latest stories per source",
+        "description": "The five newest stories of every source (by publication date).",
+        "sql": (
+            "SELECT source, id, published, title, url FROM (\n"
+            "  SELECT source, id, coalesce(published, fetched_at) AS published, title, url,\n"
+            "    row_number() OVER (PARTITION BY source\n"
+            "      ORDER BY coalesce(published, fetched_at) DESC, id DESC) AS n\n"
+            "  FROM articles)\n"
+            "WHERE n <= 5\n"
+            "ORDER BY source, published DESC"
+        ),
+    },
+    "articles_per_month": {
+        "title": "Stories per source and month",
+        "description": "How many stories each source has per month of publication.",
+        "sql": (
+            "SELECT substr(coalesce(published, fetched_at), 1, 7) AS month, source,\n"
+            "  count(*) AS articles, sum(word_count) AS words\n"
+            "FROM articles GROUP BY month, source ORDER BY month DESC, source"
+        ),
+    },
+    "sources": {
+        "title": "Sources at a glance",
+        "description": (
+            "Per source: stories, duplicates found, first and latest story, and how many "
+            "URLs wait, are retried or failed."
+        ),
+        "sql": (
+            "SELECT s.source, s.articles, s.first_story, s.latest_story,\n"
+            "  (SELECT count(*) FROM duplicates d WHERE d.source = s.source) AS duplicates,\n"
+            "  (SELECT count(*) FROM urls u WHERE u.source = s.source\n"
+            "     AND u.state = 'pending') AS pending,\n"
+            "  (SELECT count(*) FROM urls u WHERE u.source = s.source\n"
+            "     AND u.state = 'retry') AS retrying,\n"
+            "  (SELECT count(*) FROM urls u WHERE u.source = s.source\n"
+            "     AND u.state = 'failed') AS failed\n"
+            "FROM (SELECT source, count(*) AS articles,\n"
+            "        min(coalesce(published, fetched_at)) AS first_story,\n"
+            "        max(coalesce(published, fetched_at)) AS latest_story\n"
+            "      FROM articles GROUP BY source) s\n"
+            "ORDER BY s.source"
+        ),
+    },
+    "recent_runs": {
+        "title": "Recent runs",
+        "description": "The last 50 runs: when, how they ended, what they found.",
+        "sql": (
+            "SELECT id, started_at, finished_at, status, exit_code, requests,\n"
+            "  articles_new, duplicates, revised, skipped, failed\n"
+            "FROM runs ORDER BY id DESC LIMIT 50"
+        ),
+    },
+    "recent_failures": {
+        "title": "Recent fetch failures",
+        "description": "The last 200 failed fetches, newest first; filter by source if given.",
+        "sql": (
+            "SELECT at, source, kind, permanent, message, url FROM failures\n"
+            "WHERE (:source = '' OR source = :source)\n"
+            "ORDER BY id DESC LIMIT 200"
+        ),
+    },
+}
