@@ -64,6 +64,10 @@ class ExtractOptions:
     # The fetch time (ISO 8601): publication dates later than this are not believed.
     # Extraction never reads the clock itself.
     now: str | None = None
+    # Embedded social posts (X/Twitter, Instagram, TikTok, Facebook blockquotes) are
+    # quotes the story makes: their text is kept (their widget chrome is not). Link
+    # cards of other pages ("Name on X: ...") always go. False drops the posts too.
+    keep_social_posts: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,11 +149,12 @@ def article_page(
     bloat_head, bloat_menu = _bloat(bloat_kb, a.slug)
     middle = max(1, len(a.paragraphs) // 2)
     paras = [f"<p>{escape(p)}</p>" for p in a.paragraphs]
+    # An embedded post whose widget failed to load, as WordPress then prints it: the
+    # card's title line in a plain paragraph (cf. shared/examples/naive-scrape.txt).
     embed = (
-        '<blockquote class="twitter-tweet"><p lang="en">Crowds gathering early today — '
-        "follow our live coverage #PortHalloway</p>&mdash; Halloway Watch (@hallowaywatch) "
-        '<a href="https://social.example/hallowaywatch/status/1">November 3, 2026</a>'
-        "</blockquote>"
+        '<p>Halloway Watch \U0001f30a on X: "Crowds gathering early today \u2014 follow our '
+        'live coverage #PortHalloway ..." <a href="https://social.example/hallowaywatch/'
+        'status/1">social.example</a></p>'
     )
     figure = (
         '<figure class="wp-block-image"><img src="/img/photo.jpg" alt="">'
