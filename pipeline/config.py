@@ -41,6 +41,12 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WarcSettings:
+    dir: Path | None = None  # None: `warc/` beside the archive DB
+    max_file_mb: int = 1000  # a WARC file is closed and a new one begun past this size
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     name: str
     url: str
@@ -78,6 +84,11 @@ class Config:
     archive: Path
     fetch: FetchSettings = field(default_factory=FetchSettings)
     sources: tuple[Source, ...] = ()
+    warc: WarcSettings = field(default_factory=WarcSettings)
+
+    def warc_dir(self, archive: Path) -> Path:
+        """Where captures go for the archive at `archive` (which --db may override)."""
+        return self.warc.dir if self.warc.dir is not None else archive.parent / "warc"
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -217,7 +228,11 @@ _SOURCE_ONLY: dict[str, Check] = {
     "sitemaps": _list_of(_http_url),
     "listings": _list_of(_http_url),
 }
-_TOP = ("archive", "fetch", "defaults", "sources")
+_WARC: dict[str, Check] = {
+    "dir": _text,
+    "max_file_mb": _int(1),
+}
+_TOP = ("archive", "fetch", "defaults", "sources", "warc")
 
 
 def _unknown(key: object, known: Any) -> str:
@@ -295,6 +310,11 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
             raise ConfigError("duplicate source name", path=path, source=name, key="name")
         seen.add(name)
         sources.append(Source(**values))
+    warc_values = _apply(_WARC, _mapping(top.get("warc"), "warc", path), path, None, "warc.")
+    warc_dir = Path(warc_values["dir"]) if "dir" in warc_values else None
+    if warc_dir is not None and base_dir is not None and not warc_dir.is_absolute():
+        warc_dir = base_dir / warc_dir
+    warc = WarcSettings(dir=warc_dir, max_file_mb=warc_values.get("max_file_mb", 1000))
     archive = top.get("archive", DEFAULT_ARCHIVE)
     try:
         archive_path = Path(_text(archive))
@@ -302,7 +322,9 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
         raise ConfigError(str(exc), path=path, key="archive") from None
     if base_dir is not None and not archive_path.is_absolute():
         archive_path = base_dir / archive_path
-    return Config(path=Path(path), archive=archive_path, fetch=fetch, sources=tuple(sources))
+    return Config(
+        path=Path(path), archive=archive_path, fetch=fetch, sources=tuple(sources), warc=warc
+    )
 
 
 def load(path: str | Path) -> Config:

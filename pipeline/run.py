@@ -23,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from .boilerplate import learn
+from .capture import CaptureThread, WarcWriter
 from .config import Config, Source
 from .discover import discover
-from .errors import ExtractionError, FetchError, ServerError, UsageError
+from .errors import CaptureError, ExtractionError, FetchError, ServerError, UsageError
 from .fetch import Fetcher, HostRules, Timing
 from .models import Candidate, Capture, Fetched, PageResult
 from .netguard import AddressPolicy, make_client
@@ -36,13 +38,17 @@ from .workers import ExtractPool, Job
 log = logging.getLogger("newsarchive.run")
 
 BATCH_SIZE = 50  # page results per transaction
+LEARN_FROM = 200  # a source's latest stories that boilerplate is learnt from
+LEARN_EVERY = 50  # new stories after which it is learnt again
+LEARN_MIN = 20  # stories before it is learnt at all
+LEARN_MIN_PAGES, LEARN_MIN_SHARE = 5, 0.2  # a line on 5+ and 20%+ of pages is the site's
 BATCH_SECONDS = 1.0  # ... or whatever arrived within this long
 
 
 class Capturer(Protocol):
-    """Keeps raw responses (see capture.py)."""
+    """Keeps raw responses (capture.CaptureThread)."""
 
-    def write(self, fetched: Fetched) -> Capture | None: ...
+    async def write(self, fetched: Fetched) -> Capture: ...
 
 
 @dataclass
@@ -198,7 +204,7 @@ class Runner:
             rules = HostRules(source.delay, source.host_concurrency, source.respect_robots)
             for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):
                 self.fetcher.set_rules(url, rules)
-            self.pool.register(source.name, source.extract_options())
+            self.pool.register(source.name, source.extract_options(self._boilerplate(source)))
         try:
             await asyncio.gather(*(self._source(s) for s in self.sources))
         finally:
@@ -241,6 +247,23 @@ class Runner:
             for reason in h.reasons:
                 log.warning("%s is unhealthy: %s", name, reason)
         return replace(report, health={n: h.reasons for n, h in flagged.items() if h.flags})
+
+    def _boilerplate(self, source: Source) -> frozenset[str]:
+        """The source's learnt boilerplate lines, learnt again from its latest stories
+        once LEARN_EVERY new ones have arrived (kept keys stay: stored texts no longer
+        contain the lines already learnt)."""
+        keys, learnt_at = self.archive.boilerplate(source.name)
+        texts, total = self.archive.recent_texts(source.name, LEARN_FROM)
+        if total - learnt_at >= LEARN_EVERY or (not learnt_at and total >= LEARN_MIN):
+            keys = keys | learn(texts, min_pages=LEARN_MIN_PAGES, min_share=LEARN_MIN_SHARE)
+            self.archive.save_boilerplate(source.name, keys, total, self.timing.utcnow())
+            log.info(
+                "%s: %d boilerplate lines learnt from %d stories",
+                source.name,
+                len(keys),
+                len(texts),
+            )
+        return keys
 
     # --- one source -------------------------------------------------------------------
 
@@ -363,6 +386,15 @@ class Runner:
         self._batcher.add(result, done)
         self._wake.set()  # a waiting _drain may flush this result to make room
 
+    async def _captured(self, capturing: asyncio.Future[Capture] | None) -> Capture | None:
+        if capturing is None:
+            return None
+        try:
+            return await capturing
+        except CaptureError as exc:  # the story is still archived, without its capture
+            log.error("%s", exc)
+            return None
+
     async def _fetch_and_extract(
         self, source: Source, cand: Candidate, refresh: bool
     ) -> PageResult:
@@ -387,14 +419,15 @@ class Runner:
             )
         if fetched.not_modified:
             return PageResult(cand, "not_modified", fetched.fetched_at)
-        capture = None
-        if self.capturer is not None and source.capture:
-            capture = self.capturer.write(fetched)
+        capturing = None
+        if self.capturer is not None and source.capture:  # written while extraction runs
+            capturing = asyncio.ensure_future(self.capturer.write(fetched))
         try:
             outcome = await self.pool.extract(
-                Job(fetched.url, fetched.body, fetched.encoding, source.name)
+                Job(fetched.url, fetched.body, fetched.encoding, source.name, fetched.fetched_at)
             )
         except ExtractionError as exc:
+            capture = await self._captured(capturing)
             log.warning("%s: %s", source.name, exc)
             return PageResult(
                 cand,
@@ -406,6 +439,7 @@ class Runner:
                 permanent=True,
                 capture=capture,
             )
+        capture = await self._captured(capturing)
         article = outcome.article
         common: dict[str, Any] = {
             "final_url": fetched.url,
@@ -464,12 +498,22 @@ async def run_archive(
     refresh_after: float | None = None,
     workers: int | None = None,
     on_event: Event | None = None,
-    capturer: Capturer | None = None,
     on_runner: Callable[[Runner], None] | None = None,
 ) -> RunReport:
-    """A whole run: the one AsyncClient, the fetcher and the worker pool are made here
-    and handed down. SIGTERM and SIGINT ask the run to stop gracefully."""
+    """A whole run: the one AsyncClient, the fetcher, the worker pool and the WARC
+    writer are made here and handed down. SIGTERM and SIGINT ask the run to stop
+    gracefully."""
+    selected = list(sources if sources is not None else config.sources)
     policy = AddressPolicy(config.fetch.allow_private, hosts_of(config))
+    capturer = None
+    if any(s.capture for s in selected):
+        capturer = CaptureThread(
+            WarcWriter(
+                config.warc_dir(archive.path),
+                archive.path.parent,
+                max_file_bytes=config.warc.max_file_mb * 1_000_000,
+            )
+        )
     async with make_client(
         policy,
         user_agent=config.fetch.user_agent,
@@ -483,7 +527,7 @@ async def run_archive(
                 archive,
                 fetcher,
                 pool,
-                sources=sources,
+                sources=selected,
                 refresh_after=refresh_after,
                 on_event=on_event,
                 capturer=capturer,
@@ -498,3 +542,5 @@ async def run_archive(
             finally:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(signum)
+                if capturer is not None:
+                    capturer.close()

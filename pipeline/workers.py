@@ -22,7 +22,7 @@ import resource
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .decode import to_text
@@ -38,6 +38,7 @@ class Job:
     body: bytes
     encoding: str | None
     options_key: str  # options are sent to each worker once per key
+    now: str | None = None  # the fetch time: later publication dates are not believed
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,10 @@ def extract_bytes(
     from .extract import extract  # imported by workers (preloaded), not by the parent
 
     return extract(to_text(body, encoding), url, options)
+
+
+def _with_now(options: ExtractOptions, now: str | None) -> ExtractOptions:
+    return replace(options, now=now) if now else options
 
 
 def _limit_memory(megabytes: int | None) -> None:
@@ -89,7 +94,9 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | N
         job: Job = payload
         started = time.process_time()
         try:
-            article = extract_bytes(job.body, job.encoding, job.url, options[job.options_key])
+            article = extract_bytes(
+                job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
+            )
             reply: tuple[Any, ...] = ("ok", article, time.process_time() - started)
         except MemoryError:
             reply = ("crash", "memory limit exceeded", time.process_time() - started)
@@ -252,7 +259,8 @@ class ExtractPool:
         """Extract one page in a worker; raises ExtractionError subclasses."""
         if self.processes <= 0:
             started = time.process_time()
-            article = extract_bytes(job.body, job.encoding, job.url, self.options[job.options_key])
+            options = _with_now(self.options[job.options_key], job.now)
+            article = extract_bytes(job.body, job.encoding, job.url, options)
             cpu = time.process_time() - started
             self.add_cpu(cpu)
             return Outcome(article, cpu)

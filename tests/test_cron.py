@@ -232,7 +232,7 @@ def test_short_texts_and_failing_feeds_are_flagged(workdir: Path) -> None:
         )
         assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
         shorter = [
-            replace(a, paragraphs=a.paragraphs[:1] + (a.paragraphs[1][:150],)) for a in arts[:3]
+            replace(a, paragraphs=(*a.paragraphs[:1], a.paragraphs[1][:150])) for a in arts[:3]
         ]
         site.set_articles(shorter + arts[3:])
         assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
@@ -294,3 +294,22 @@ def test_run_records_per_source_counts(workdir: Path, site: NewsSite) -> None:
     assert row == [("s", len(site.articles), len(site.articles), 0, 0, 0)]
     article: SiteArticle = site.articles[0]
     assert article.title  # the site is the one the run saw
+
+
+def test_boilerplate_lines_are_learnt_from_the_archive(workdir: Path) -> None:
+    motto = "The Test Gazette: independent local journalism for the coast since 1887."
+    arts = [replace(a, paragraphs=(*a.paragraphs, motto)) for a in synthetic_articles(30, 31)]
+    with NewsSite(arts[5:]) as site:
+        config = write_config(workdir, [{"name": "s", "url": site.base + "/"}])
+        db = workdir / "archive" / "news.db"
+        assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
+        assert query(db, "SELECT count(*) FROM articles WHERE text LIKE ?", (f"%{motto}%",)) == [
+            (25,)
+        ]
+        site.set_articles(arts)
+        assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
+        newest = {site.base + a.path for a in arts[:5]}
+        texts = dict(query(db, "SELECT url, text FROM articles"))
+        assert all(motto not in texts[url] for url in newest)
+        assert all(a.paragraphs[0] in texts[site.base + a.path] for a in arts[:5])
+        assert query(db, "SELECT source, articles FROM boilerplate") == [("s", 25)]

@@ -84,7 +84,8 @@ class FaultySite:
         a = self.extra["cp1252"]
         html = pages.article_page(a, self.site.name, self.site.base, [], [])
         html = html.replace('<meta charset="utf-8">', '<meta charset="windows-1252">')
-        return Response(200, html.encode("cp1252"), {"Content-Type": "text/html"})
+        body = html.encode("cp1252", errors="xmlcharrefreplace")  # as such a page would
+        return Response(200, body, {"Content-Type": "text/html"})
 
     def wire_copy(self, request: Request) -> Response:
         original = self.site.articles[0]

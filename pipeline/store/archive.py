@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from ..errors import StoreError
-from ..models import Article, Candidate, PageResult
+from ..models import Article, Candidate, Capture, PageResult
 from ..text import from_signed64, hamming, simhash_bands, to_signed64
 from .schema import SCHEMA_VERSION, migrate
 
@@ -71,6 +71,34 @@ def utc_timestamp(value: str | None) -> str | None:
     if parsed.tzinfo is None:
         return value
     return _iso(parsed)
+
+
+_CAPTURE_COLUMNS = ("warc_file", "warc_offset", "warc_length")
+
+
+def _capture(capture: Capture | None) -> list[Any]:
+    return [capture.file, capture.offset, capture.length] if capture else [None, None, None]
+
+
+def _story_fields(art: Article) -> dict[str, Any]:
+    """The columns that come from extraction."""
+    return {
+        "title": art.title,
+        "author": art.author,
+        "authors": _json_list(art.authors),
+        "agencies": _json_list(art.agencies),
+        "published": utc_timestamp(art.published),
+        "modified": utc_timestamp(art.modified),
+        "language": art.language,
+        "sitename": art.sitename,
+        "description": art.description,
+        "tags": _json_list(art.tags),
+        "image": art.image,
+        "text": art.text,
+        "word_count": len(art.text.split()),
+        "content_hash": art.content_hash,
+        "simhash": to_signed64(art.simhash),
+    }
 
 
 def _json_list(values: Sequence[str]) -> str | None:
@@ -185,6 +213,37 @@ class Archive:
         ).fetchall()
         return [(int(r[0]), Candidate(url=r[1], source=source)) for r in rows]
 
+    def boilerplate(self, source: str) -> tuple[frozenset[str], int]:
+        """The source's learnt boilerplate keys and how many stories it had then."""
+        row = self.execute(
+            "SELECT keys, articles FROM boilerplate WHERE source = ?", (source,)
+        ).fetchone()
+        return (frozenset(json.loads(row[0])), int(row[1])) if row else (frozenset(), 0)
+
+    def save_boilerplate(
+        self, source: str, keys: frozenset[str], articles: int, at: datetime
+    ) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO boilerplate (source, keys, articles, learnt_at)"
+                " VALUES (?, ?, ?, ?)",
+                (source, json.dumps(sorted(keys)), articles, _iso(at)),
+            )
+
+    def recent_texts(self, source: str, limit: int) -> tuple[list[str], int]:
+        """The texts of the source's latest stories, and how many stories it has."""
+        total = int(
+            self.execute("SELECT count(*) FROM articles WHERE source = ?", (source,)).fetchone()[0]
+        )
+        texts = [
+            r[0]
+            for r in self.execute(
+                "SELECT text FROM articles WHERE source = ? ORDER BY id DESC LIMIT ?",
+                (source, limit),
+            )
+        ]
+        return texts, total
+
     def next_article_id(self) -> int:
         """The id the next stored story will get (stories below it existed before)."""
         return int(self.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0])
@@ -295,40 +354,17 @@ class Archive:
     def _save_article(self, result: PageResult, art: Article) -> Saved:
         conn = self.db.conn
         row = conn.execute(
-            "SELECT id, content_hash, revision, title, text, coalesce(updated_at, fetched_at)"
-            " FROM articles"
-            " WHERE canonical_url = ?",
-            (art.canonical_url,),
+            "SELECT id, content_hash FROM articles WHERE canonical_url = ?", (art.canonical_url,)
         ).fetchone()
         if row is not None:  # the same story again (a re-visit or another address of it)
-            article_id, old_hash, revision, old_title, old_text, old_fetched = row
+            article_id, old_hash = row
             conn.execute(
                 "UPDATE articles SET checked_at = ?, etag = ?, last_modified = ? WHERE id = ?",
                 (result.checked_at, result.etag, result.last_modified, article_id),
             )
             if old_hash == art.content_hash:
                 return Saved("unchanged", article_id)
-            conn.execute(
-                "INSERT INTO revisions (article_id, revision, fetched_at, title, text,"
-                " content_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (article_id, revision, old_fetched, old_title, old_text, old_hash),
-            )
-            conn.execute(
-                "UPDATE articles SET text = ?, title = ?, content_hash = ?, word_count = ?,"
-                " revision = ?, updated_at = ?, modified = coalesce(?, modified),"
-                " simhash = ? WHERE id = ?",
-                (
-                    art.text,
-                    art.title,
-                    art.content_hash,
-                    len(art.text.split()),
-                    revision + 1,
-                    result.checked_at,
-                    art.modified,
-                    to_signed64(art.simhash),
-                    article_id,
-                ),
-            )
+            self._revise(article_id, art, result.checked_at, result.capture)
             return Saved("revised", article_id)
         same = conn.execute(
             "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
@@ -337,7 +373,8 @@ class Archive:
         if same is not None:
             conn.execute(
                 "INSERT OR IGNORE INTO duplicates (url, canonical_url, source, article_id,"
-                " content_hash, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " content_hash, fetched_at, warc_file, warc_offset, warc_length)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     art.url,
                     art.canonical_url,
@@ -345,41 +382,26 @@ class Archive:
                     same[0],
                     art.content_hash,
                     result.checked_at,
+                    *_capture(result.capture),
                 ),
             )
             return Saved("duplicate", same[0])
-        near = self._near_duplicate(art.simhash) if art.simhash else None
+        values = {
+            "url": art.url,
+            "canonical_url": art.canonical_url,
+            "source": result.candidate.source,
+            "fetched_at": result.checked_at,
+            "checked_at": result.checked_at,
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "revision": 1,
+            "near_duplicate_of": self._near_duplicate(art.simhash) if art.simhash else None,
+            **dict(zip(_CAPTURE_COLUMNS, _capture(result.capture), strict=True)),
+            **_story_fields(art),
+        }
         cursor = conn.execute(
-            "INSERT INTO articles (url, canonical_url, source, title, author, authors,"
-            " agencies, published, modified, language, sitename, description, tags, image,"
-            " text, word_count, fetched_at, content_hash, simhash, near_duplicate_of,"
-            " revision, checked_at, etag, last_modified)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-            (
-                art.url,
-                art.canonical_url,
-                result.candidate.source,
-                art.title,
-                art.author,
-                _json_list(art.authors),
-                _json_list(art.agencies),
-                utc_timestamp(art.published),
-                utc_timestamp(art.modified),
-                art.language,
-                art.sitename,
-                art.description,
-                _json_list(art.tags),
-                art.image,
-                art.text,
-                len(art.text.split()),
-                result.checked_at,
-                art.content_hash,
-                to_signed64(art.simhash),
-                near,
-                result.checked_at,
-                result.etag,
-                result.last_modified,
-            ),
+            f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
         )
         article_id = int(cursor.lastrowid or 0)
         if art.simhash:
@@ -391,6 +413,84 @@ class Archive:
                 ],
             )
         return Saved("new", article_id)
+
+    def _revise(self, article_id: int, art: Article, at: str, capture: Capture | None) -> None:
+        """Keep the current text as a revision, then put `art` in its place. Metadata the
+        new version lacks is kept from the old one; the capture moves with the text."""
+        conn = self.db.conn
+        conn.execute(
+            "INSERT INTO revisions (article_id, revision, fetched_at, title, text, content_hash,"
+            " warc_file, warc_offset, warc_length)"
+            " SELECT id, revision, coalesce(updated_at, fetched_at), title, text, content_hash,"
+            " warc_file, warc_offset, warc_length FROM articles WHERE id = ?",
+            (article_id,),
+        )
+        fields = _story_fields(art)
+        keep = {"text", "content_hash", "word_count", "simhash"}
+        sets = [f"{k} = ?" if k in keep else f"{k} = coalesce(?, {k})" for k in fields]
+        params: list[Any] = list(fields.values())
+        if capture is not None:
+            sets += [f"{k} = ?" for k in _CAPTURE_COLUMNS]
+            params += _capture(capture)
+        conn.execute(
+            f"UPDATE articles SET {', '.join(sets)}, revision = revision + 1, updated_at = ?"
+            " WHERE id = ?",
+            [*params, at, article_id],
+        )
+
+    def reextracted(self, article_id: int, art: Article, at: str) -> str:
+        """Store a re-extraction of a stored story: 'revised' when its text changed
+        (the previous text becomes a revision), 'updated' when only metadata changed,
+        else 'unchanged'."""
+        with self.db.conn:
+            row = self.db.conn.execute(
+                "SELECT content_hash, title, author, published, language, sitename,"
+                " description FROM articles WHERE id = ?",
+                (article_id,),
+            ).fetchone()
+            if row is None:
+                return "missing"
+            if row[0] != art.content_hash:
+                self._revise(article_id, art, at, None)
+                return "revised"
+            fields = _story_fields(art)
+            current = (
+                art.title,
+                art.author,
+                fields["published"],
+                art.language,
+                art.sitename,
+                art.description,
+            )
+            if tuple(row[1:]) == current:
+                return "unchanged"
+            sets = [f"{k} = coalesce(?, {k})" for k in fields]
+            self.db.conn.execute(
+                f"UPDATE articles SET {', '.join(sets)} WHERE id = ?",
+                [*fields.values(), article_id],
+            )
+            return "updated"
+
+    def captures(
+        self,
+        sources: Sequence[str] = (),
+        since: str | None = None,
+    ) -> Iterator[tuple[int, str, str, Capture]]:
+        """(id, source, url, capture) of stored stories that have a capture, by id."""
+        clauses = ["warc_file IS NOT NULL"]
+        params: list[Any] = []
+        if sources:
+            clauses.append(f"source IN ({','.join('?' * len(sources))})")
+            params.extend(sources)
+        if since:
+            clauses.append("coalesce(published, fetched_at) >= ?")
+            params.append(since)
+        for row in self.iter_rows(
+            "SELECT id, source, url, warc_file, warc_offset, warc_length FROM articles"
+            f" WHERE {' AND '.join(clauses)} ORDER BY id",
+            params,
+        ):
+            yield int(row[0]), row[1], row[2], Capture(row[3], int(row[4]), int(row[5]))
 
     def _near_duplicate(self, value: int) -> int | None:
         keys = [(i << 16) | band for i, band in enumerate(simhash_bands(value))]

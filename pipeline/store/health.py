@@ -14,6 +14,7 @@ A source is flagged when
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,7 +126,7 @@ def _stale(archive: Archive, h: SourceHealth, now: datetime) -> None:
     h.last_new = stamps[0].strftime("%Y-%m-%dT%H:%M:%SZ")
     if len(stamps) < MIN_HISTORY:
         return
-    gaps = sorted(a - b for a, b in zip(stamps, stamps[1:], strict=False))
+    gaps = sorted(a - b for a, b in itertools.pairwise(stamps))
     usual = gaps[int(0.9 * (len(gaps) - 1))]
     quiet_for = now - stamps[0]
     if quiet_for > max(usual * STALE_FACTOR, MIN_STALE):

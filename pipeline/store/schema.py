@@ -250,7 +250,33 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     _index(db, "failures", "source, at")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)
+def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, Any]) -> None:
+    existing = {c.name for c in db[table].columns}
+    for name, kind in columns.items():
+        if name not in existing:
+            db[table].add_column(name, kind)  # type: ignore[union-attr]
+
+
+_CAPTURE = {"warc_file": str, "warc_offset": int, "warc_length": int}
+
+
+def _v2_captures(db: sqlite_utils.Database) -> None:
+    """Where each story's raw response is kept (a WARC file and record offset)."""
+    for table in ("articles", "duplicates", "revisions"):
+        _add_columns(db, table, _CAPTURE)
+
+
+def _v3_boilerplate(db: sqlite_utils.Database) -> None:
+    """Per-source boilerplate lines learnt from the archive (text.line_key keys)."""
+    _table(
+        db,
+        "boilerplate",
+        {"source": str, "keys": str, "articles": int, "learnt_at": str},
+        pk="source",
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_captures, _v3_boilerplate)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,338 @@
+"""Raw captures in WARC (ISO 28500), written and read with warcio.
+
+Every fetched article response is kept as a request and a response record (headers
+included, the payload exactly as transmitted) in gzip-compressed WARC files under
+`archive/warc/`, rotated by size. Each record is its own gzip member and is flushed
+when written, so a file being written when the process is killed is still readable
+up to the last complete record. One writer thread does the (costly) compression, so
+it overlaps with fetching and extraction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import threading
+import uuid
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from . import __version__
+from .decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
+from .errors import CaptureError
+from .models import Capture, Fetched
+
+DEFAULT_MAX_FILE = 1_000_000_000
+# Headers that describe the transfer, not the payload: we store the payload de-chunked,
+# so a Transfer-Encoding header would make readers try to de-chunk it again.
+_TRANSFER = {"transfer-encoding"}
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """An HTTP response read back from a WARC record."""
+
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes  # content-decoded
+    encoding: str | None
+    raw: bytes  # the payload as stored (content-encoded, de-chunked)
+    date: str | None = None
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), None)
+
+
+def _http_headers(
+    status: int, reason: str, protocol: str, headers: tuple[tuple[str, str], ...]
+) -> StatusAndHeaders:
+    kept = [
+        (k, v) if k.lower() not in _TRANSFER else (f"X-Archive-Orig-{k}", v) for k, v in headers
+    ]
+    return StatusAndHeaders(f"{status} {reason or ''}".strip(), kept, protocol=protocol)
+
+
+class WarcWriter:
+    """Appends records to the current WARC file of `directory`, rotating by size.
+    Thread-safe; a new file is started for every writer (never appending to a file
+    a killed process may have left truncated)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        root: Path,
+        *,
+        max_file_bytes: int = DEFAULT_MAX_FILE,
+        prefix: str = "newsarchive",
+    ) -> None:
+        self.directory = directory
+        self.root = root  # capture file names are stored relative to this
+        self.max_file_bytes = max_file_bytes
+        self.prefix = prefix
+        self.bytes_written = 0
+        self.records = 0
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self._writer: WARCWriter | None = None
+        self._name = ""
+        self._seq = 0
+
+    def _open(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+            while True:
+                self._seq += 1
+                path = (
+                    self.directory / f"{self.prefix}-{stamp}-{os.getpid()}-{self._seq:04d}.warc.gz"
+                )
+                if not path.exists():
+                    break
+            self._file = open(path, "xb")  # noqa: SIM115 - kept open across writes
+        except OSError as exc:
+            raise CaptureError(f"cannot create a WARC file in {self.directory}: {exc}") from None
+        self._name = os.path.relpath(path, self.root)
+        self._writer = WARCWriter(self._file, gzip=True)
+        info = self._writer.create_warcinfo_record(
+            path.name,
+            {
+                "software": f"newsarchive/{__version__} (warcio)",
+                "format": "WARC File Format 1.1",
+                "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            },
+        )
+        self._write(info)
+
+    def _write(self, record: Any) -> tuple[int, int]:
+        assert self._file is not None
+        assert self._writer is not None
+        start = self._file.tell()
+        self._writer.write_record(record)
+        self._file.flush()
+        end = self._file.tell()
+        self.bytes_written += end - start
+        return start, end - start
+
+    def write_response(
+        self,
+        url: str,
+        status: int,
+        reason: str,
+        protocol: str,
+        headers: tuple[tuple[str, str], ...],
+        raw_body: bytes,
+        date: str,
+        request_headers: tuple[tuple[str, str], ...] = (),
+    ) -> Capture:
+        """A request record (when its headers are known) and the response record;
+        returns where the response record is."""
+        http = _http_headers(status, reason, protocol, headers)
+        try:
+            with self._lock:
+                if self._file is None or self._file.tell() >= self.max_file_bytes:
+                    self.close()
+                    self._open()
+                assert self._writer is not None
+                response = self._writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=io.BytesIO(raw_body),
+                    length=len(raw_body),
+                    http_headers=http,
+                    warc_headers_dict={"WARC-Date": date},
+                )
+                if request_headers:
+                    path = url.split("://", 1)[-1].partition("/")[2]
+                    request = self._writer.create_warc_record(
+                        url,
+                        "request",
+                        payload=io.BytesIO(b""),
+                        length=0,
+                        http_headers=StatusAndHeaders(
+                            f"GET /{path} {protocol}", list(request_headers), is_http_request=True
+                        ),
+                        warc_headers_dict={
+                            "WARC-Date": date,
+                            "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
+                        },
+                    )
+                    self._write(request)
+                offset, length = self._write(response)
+                self.records += 1
+                return Capture(self._name, offset, length)
+        except OSError as exc:
+            raise CaptureError(f"cannot write {self._name}: {exc}") from None
+
+    def write(self, fetched: Fetched) -> Capture:
+        return self.write_response(
+            fetched.url,
+            fetched.status,
+            fetched.reason,
+            fetched.http_version,
+            fetched.headers,
+            fetched.raw_body,
+            fetched.fetched_at,
+            fetched.request_headers,
+        )
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._writer = None
+
+
+class CaptureThread:
+    """The run loop's capturer: WARC writing on one background thread."""
+
+    def __init__(self, writer: WarcWriter) -> None:
+        self.writer = writer
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="warc")
+
+    async def write(self, fetched: Fetched) -> Capture:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.writer.write, fetched)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.writer.close()
+
+
+def _decode_payload(raw: bytes, headers: StatusAndHeaders, limit: int) -> tuple[bytes, bytes]:
+    """(stored payload de-chunked, content-decoded body) from a record's raw payload."""
+    if (headers.get_header("transfer-encoding") or "").lower() == "chunked":
+        try:
+            raw = ChunkedDataReader(io.BytesIO(raw)).read()
+        except (ValueError, OSError) as exc:
+            raise BadEncoding(f"bad chunked encoding: {exc}") from None
+    decoder = BoundedDecoder(headers.get_header("content-encoding"), limit)
+    decoder.feed(raw)
+    return raw, decoder.finish()
+
+
+def payload_of(record: Any, limit: int) -> Payload:
+    """The HTTP response in a warcio `response` record; raises TooLarge/BadEncoding."""
+    http = record.http_headers
+    raw = record.raw_stream.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge
+    raw, body = _decode_payload(raw, http, limit)
+    status = int((http.get_statuscode() or "0").strip() or 0)
+    content_type = http.get_header("content-type")
+    return Payload(
+        url=record.rec_headers.get_header("WARC-Target-URI") or "",
+        status=status,
+        headers=tuple((k, v) for k, v in http.headers),
+        body=body,
+        encoding=decide_encoding(body, content_type) if body else None,
+        raw=raw,
+        date=record.rec_headers.get_header("WARC-Date"),
+    )
+
+
+def read_capture(root: Path, capture: Capture, limit: int) -> Payload:
+    """The response kept at `capture` (a file relative to `root`)."""
+    path = root / capture.file
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(capture.offset)
+            record = next(iter(ArchiveIterator(fh)))
+            if record.rec_type != "response":
+                raise CaptureError(f"{capture.file}@{capture.offset}: not a response record")
+            return payload_of(record, limit)
+    except FileNotFoundError:
+        raise CaptureError(f"capture file {capture.file} is missing") from None
+    except (
+        StopIteration,
+        ArchiveLoadFailed,
+        OSError,
+        EOFError,
+        ValueError,
+        TooLarge,
+        BadEncoding,
+    ) as exc:
+        raise CaptureError(f"{capture.file}@{capture.offset}: unreadable ({exc!r})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    offset: int
+    error: str
+
+
+def iter_records(path: Path) -> Iterator[tuple[Any, int] | Damage]:
+    """Records of a WARC (or ARC) file, gzipped or not, with their offsets. A corrupt or
+    truncated record yields Damage; reading resumes at the next record that parses,
+    so a damaged file still gives everything around the damage."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        start, last = 0, -1  # where reading starts; offset of the last record yielded
+        while start < size:
+            fh.seek(start)
+            iterator = ArchiveIterator(fh, arc2warc=True)
+            at_start = True
+            try:
+                for record in iterator:
+                    offset = iterator.get_record_offset()
+                    at_start = False
+                    if offset <= last:
+                        continue  # read again after resynchronising
+                    last = offset
+                    yield record, offset
+                end = int(iterator.offset)  # warcio stops quietly at a truncated member
+                if end >= size:
+                    return
+                yield Damage(end, "truncated or unreadable data")
+                resume = _next_record_start(fh, end + 1, size)
+                if resume is None:
+                    return
+                start = resume
+                continue
+            except (ArchiveLoadFailed, EOFError, ValueError, OSError, zlib.error) as exc:
+                if at_start:  # the record at `start` itself is damaged
+                    yield Damage(start, f"{type(exc).__name__}: {exc}")
+                    resume = _next_record_start(fh, start + 1, size)
+                else:  # something after the last good record: find where it starts
+                    resume = _next_record_start(fh, last + 1, size)
+                    if resume is None:
+                        yield Damage(last, f"{type(exc).__name__}: {exc}")
+                if resume is None:
+                    return
+                start = resume
+
+
+_MARKERS = (b"\x1f\x8b\x08", b"WARC/1.", b"\nWARC/1.")
+
+
+def _next_record_start(fh: IO[bytes], after: int, size: int) -> int | None:
+    """The next offset after `after` that looks like a record start (a gzip member
+    header or a WARC version line)."""
+    chunk = 1 << 20
+    position = after
+    while position < size:
+        fh.seek(position)
+        data = fh.read(chunk + 16)
+        hits = [i for i in (data.find(m) for m in _MARKERS) if i >= 0]
+        if hits:
+            hit = min(hits)
+            return position + hit + (1 if data[hit : hit + 1] == b"\n" else 0)
+        position += chunk
+    return None
+
+
+def new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
