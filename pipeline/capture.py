@@ -40,6 +40,10 @@ DEFAULT_MAX_FILE = 1_000_000_000
 _TRANSFER = {"transfer-encoding"}
 
 
+class Truncated(Exception):
+    """A record whose file ends before the record does (internal)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Payload:
     """An HTTP response read back from a WARC record."""
@@ -51,6 +55,8 @@ class Payload:
     encoding: str | None
     raw: bytes  # the payload as stored (content-encoded, de-chunked)
     date: str | None = None
+    reason: str = ""
+    protocol: str = "HTTP/1.1"
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -207,6 +213,23 @@ class CaptureThread:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.writer.write, fetched)
 
+    async def write_payload(self, payload: Payload) -> Capture:
+        """A copy of a response read from another WARC (its payload as stored there)."""
+        loop = asyncio.get_running_loop()
+        headers = tuple((k, v) for k, v in payload.headers if k.lower() not in _TRANSFER)
+        return await loop.run_in_executor(
+            self._pool,
+            lambda: self.writer.write_response(
+                payload.url,
+                payload.status,
+                payload.reason,
+                payload.protocol,
+                headers,
+                payload.raw,
+                payload.date or "",
+            ),
+        )
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.writer.close()
@@ -227,10 +250,19 @@ def _decode_payload(raw: bytes, headers: StatusAndHeaders, limit: int) -> tuple[
 def payload_of(record: Any, limit: int) -> Payload:
     """The HTTP response in a warcio `response` record; raises TooLarge/BadEncoding."""
     http = record.http_headers
-    raw = record.raw_stream.read(limit + 1)
-    if len(raw) > limit:
-        raise TooLarge
-    raw, body = _decode_payload(raw, http, limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = record.raw_stream.read(min(1 << 16, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+    if getattr(record.raw_stream, "limit", 0) > 0:  # the file ended inside the record
+        raise Truncated(f"record cut short: {record.raw_stream.limit} bytes missing")
+    raw, body = _decode_payload(b"".join(chunks), http, limit)
     status = int((http.get_statuscode() or "0").strip() or 0)
     content_type = http.get_header("content-type")
     return Payload(
@@ -241,6 +273,8 @@ def payload_of(record: Any, limit: int) -> Payload:
         encoding=decide_encoding(body, content_type) if body else None,
         raw=raw,
         date=record.rec_headers.get_header("WARC-Date"),
+        reason=" ".join(http.statusline.split(" ")[1:]),
+        protocol=http.protocol or "HTTP/1.1",
     )
 
 
@@ -287,7 +321,8 @@ def iter_records(path: Path) -> Iterator[tuple[Any, int] | Damage]:
             at_start = True
             try:
                 for record in iterator:
-                    offset = iterator.get_record_offset()
+                    # (not get_record_offset(): it reads the record to its end first)
+                    offset = int(iterator.offset)
                     at_start = False
                     if offset <= last:
                         continue  # read again after resynchronising

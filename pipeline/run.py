@@ -120,10 +120,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _Batcher:
+class Batcher:
     """Collects page results and saves them in small transactions."""
 
-    def __init__(self, archive: Archive, run_id: int, timing: Timing) -> None:
+    def __init__(self, archive: Archive, run_id: int | None, timing: Timing) -> None:
         self.archive = archive
         self.run_id = run_id
         self.timing = timing
@@ -199,7 +199,7 @@ class Runner:
         run_id = self.archive.begin_run(
             started, os.getpid(), socket.gethostname(), [s.name for s in self.sources]
         )
-        self._batcher = _Batcher(self.archive, run_id, self.timing)
+        self._batcher = Batcher(self.archive, run_id, self.timing)
         for source in self.sources:
             rules = HostRules(source.delay, source.host_concurrency, source.respect_robots)
             for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):

@@ -83,6 +83,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from . import browse, runs  # noqa: F401  (registers the commands)
+    from . import browse, runs, warcs  # noqa: F401  (registers the commands)
 
     cli(prog_name="newsarchive")

@@ -472,12 +472,11 @@ class Archive:
             return "updated"
 
     def captures(
-        self,
-        sources: Sequence[str] = (),
-        since: str | None = None,
+        self, sources: Sequence[str] = (), since: str | None = None, chunk: int = 500
     ) -> Iterator[tuple[int, str, str, Capture]]:
-        """(id, source, url, capture) of stored stories that have a capture, by id."""
-        clauses = ["warc_file IS NOT NULL"]
+        """(id, source, url, capture) of stored stories that have a capture, by id. Pages
+        by id, so the caller may update the stories it is given while iterating."""
+        clauses = ["warc_file IS NOT NULL", "id > ?"]
         params: list[Any] = []
         if sources:
             clauses.append(f"source IN ({','.join('?' * len(sources))})")
@@ -485,12 +484,18 @@ class Archive:
         if since:
             clauses.append("coalesce(published, fetched_at) >= ?")
             params.append(since)
-        for row in self.iter_rows(
-            "SELECT id, source, url, warc_file, warc_offset, warc_length FROM articles"
-            f" WHERE {' AND '.join(clauses)} ORDER BY id",
-            params,
-        ):
-            yield int(row[0]), row[1], row[2], Capture(row[3], int(row[4]), int(row[5]))
+        last = 0
+        while True:
+            rows = self.execute(
+                "SELECT id, source, url, warc_file, warc_offset, warc_length FROM articles"
+                f" WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+                [last, *params, chunk],
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield int(row[0]), row[1], row[2], Capture(row[3], int(row[4]), int(row[5]))
+            last = int(rows[-1][0])
 
     def _near_duplicate(self, value: int) -> int | None:
         keys = [(i << 16) | band for i, band in enumerate(simhash_bands(value))]
@@ -503,6 +508,8 @@ class Archive:
             if other is not None and hamming(value, from_signed64(other)) <= NEAR_DUPLICATE_BITS:
                 return int(article_id)
         return None
+
+    # --- feeds and robots -----------------------------------------------------------
 
     # --- feeds and robots -----------------------------------------------------------
 

@@ -1,0 +1,301 @@
+"""Work from WARC files, without the network: re-extraction of stored captures, and
+import of WARC files written by other tools (wget --warc-file, Common Crawl's
+CC-NEWS, ArchiveBox, Browsertrix).
+
+Both stream records through the extraction workers with a bounded number in flight
+and save results in small transactions, as a run does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .capture import (
+    CaptureThread,
+    Damage,
+    Payload,
+    Truncated,
+    WarcWriter,
+    iter_records,
+    payload_of,
+    read_capture,
+)
+from .config import Config
+from .decode import BadEncoding, TooLarge
+from .errors import CaptureError, ExtractionError
+from .fetch import Timing
+from .models import Candidate, ExtractOptions, PageResult
+from .run import Batcher
+from .store import Archive, Saved
+from .urls import canonicalize, site_of
+from .workers import ExtractPool, Job
+
+_HTML = ("text/html", "application/xhtml+xml")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _warc_date(value: str | None) -> str:
+    """A WARC-Date as our ISO form (seconds precision, UTC)."""
+    if value:
+        try:
+            return _iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    return _iso(datetime.now(UTC))
+
+
+class _Flow:
+    """At most `limit` tasks in flight; `submit` waits for room."""
+
+    def __init__(self, limit: int) -> None:
+        self._room = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, work: Callable[[], Awaitable[None]]) -> None:
+        await self._room.acquire()
+
+        async def run() -> None:
+            try:
+                await work()
+            finally:
+                self._room.release()
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+
+
+def _options(config: Config | None, archive: Archive, source: str) -> ExtractOptions:
+    configured = config.source(source) if config is not None else None
+    keys, _ = archive.boilerplate(source)
+    return configured.extract_options(keys) if configured else ExtractOptions(boilerplate=keys)
+
+
+# --- re-extraction --------------------------------------------------------------------
+
+
+@dataclass
+class ReextractReport:
+    examined: int = 0
+    revised: int = 0  # text changed: the previous text is now a revision
+    updated: int = 0  # metadata changed
+    unchanged: int = 0
+    not_article: int = 0  # the current extractor finds no article; the stored text stays
+    failed: int = 0  # capture unreadable or extraction failed
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+async def reextract(
+    config: Config | None,
+    archive: Archive,
+    *,
+    sources: Sequence[str] = (),
+    since: str | None = None,
+    workers: int | None = None,
+    max_bytes: int = 10_000_000,
+) -> ReextractReport:
+    """Extraction again, from the stored captures, with the current code and settings."""
+    report = ReextractReport()
+    started = time.monotonic()
+    root = archive.path.parent
+    now = _iso(datetime.now(UTC))
+    with ExtractPool(workers) as pool:
+        flow = _Flow(max(4, 2 * pool.processes + 2))
+        registered: set[str] = set()
+
+        async def one(article_id: int, source: str, payload: Payload) -> None:
+            try:
+                outcome = await pool.extract(
+                    Job(
+                        payload.url,
+                        payload.body,
+                        payload.encoding,
+                        source,
+                        _warc_date(payload.date),
+                    )
+                )
+            except ExtractionError as exc:
+                report.failed += 1
+                report.errors.append(str(exc))
+                return
+            if outcome.article is None:
+                report.not_article += 1
+                return
+            result = archive.reextracted(article_id, outcome.article, now)
+            setattr(report, result, getattr(report, result) + 1)
+
+        for article_id, source, _url, capture in archive.captures(sources, since):
+            report.examined += 1
+            if source not in registered:
+                pool.register(source, _options(config, archive, source))
+                registered.add(source)
+            try:
+                payload = read_capture(root, capture, max_bytes)
+            except CaptureError as exc:
+                report.failed += 1
+                report.errors.append(str(exc))
+                continue
+            await flow.submit(functools.partial(one, article_id, source, payload))
+        await flow.drain()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- import ---------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    files: int = 0
+    records: int = 0
+    responses: int = 0
+    new: int = 0
+    duplicate: int = 0  # same text as a stored story
+    known: int = 0  # URL already in the archive
+    revised: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # not a 200 HTML response, or not an article
+    damaged: int = 0  # corrupt or truncated records, skipped
+    failed: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def source_for(url: str, config: Config | None, given: str | None) -> str:
+    """--source, else the configured source of the same site, else a name from the host."""
+    if given:
+        return given
+    site = site_of(url)
+    if config is not None:
+        for source in config.sources:
+            if site_of(source.url) == site:
+                return source.name
+    return re.sub(r"[^a-z0-9]+", "-", site.lower()).strip("-") or "imported"
+
+
+def _is_html(payload: Payload) -> bool:
+    media = (payload.header("content-type") or "").split(";")[0].strip().lower()
+    if media:
+        return media in _HTML
+    head = payload.body[:1024].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+async def import_warcs(
+    paths: Iterable[Path],
+    config: Config | None,
+    archive: Archive,
+    *,
+    source: str | None = None,
+    workers: int | None = None,
+    max_bytes: int = 10_000_000,
+) -> ImportReport:
+    """Store the HTML responses of WARC files like fetched pages, deduplicated."""
+    report = ImportReport()
+    started = time.monotonic()
+    root = archive.path.parent
+    warc_dir = config.warc_dir(archive.path) if config is not None else root / "warc"
+    capturer = CaptureThread(WarcWriter(warc_dir, root, prefix="imported"))
+    batcher = Batcher(archive, None, Timing())
+    registered: set[str] = set()
+
+    def saved(result: Saved) -> None:
+        name = {"retry": "failed"}.get(result.outcome, result.outcome)
+        if hasattr(report, name):
+            setattr(report, name, getattr(report, name) + 1)
+
+    try:
+        with ExtractPool(workers) as pool:
+            flow = _Flow(max(4, 2 * pool.processes + 2))
+
+            async def one(name: str, url: str, payload: Payload) -> None:
+                date = _warc_date(payload.date)
+                capture = await capturer.write_payload(payload)
+                try:
+                    outcome = await pool.extract(
+                        Job(url, payload.body, payload.encoding, name, date)
+                    )
+                except ExtractionError as exc:
+                    report.failed += 1
+                    report.errors.append(str(exc))
+                    return
+                cand = Candidate(url, name, found_on="import")
+                if outcome.article is None:
+                    report.skipped += 1
+                    batcher.add(
+                        PageResult(cand, "skipped", date, reason="not an article", capture=capture),
+                        lambda _: None,
+                    )
+                    return
+                batcher.add(
+                    PageResult(
+                        cand,
+                        "article",
+                        date,
+                        article=outcome.article,
+                        final_url=url,
+                        capture=capture,
+                    ),
+                    saved,
+                )
+
+            for path in paths:
+                report.files += 1
+                try:
+                    records = iter_records(path)
+                    for item in records:
+                        if isinstance(item, Damage):
+                            report.damaged += 1
+                            report.errors.append(f"{path}@{item.offset}: {item.error}")
+                            continue
+                        record, _offset = item
+                        report.records += 1
+                        if record.rec_type != "response" or record.http_headers is None:
+                            continue
+                        report.responses += 1
+                        try:
+                            payload = payload_of(record, max_bytes)
+                        except Truncated as exc:
+                            report.damaged += 1
+                            report.errors.append(f"{path}@{_offset}: {exc}")
+                            continue
+                        except (TooLarge, BadEncoding, ValueError) as exc:
+                            report.skipped += 1
+                            report.errors.append(f"{path}: {type(exc).__name__} {exc}")
+                            continue
+                        url = canonicalize(payload.url)
+                        if url is None or payload.status != 200 or not _is_html(payload):
+                            report.skipped += 1
+                            continue
+                        if archive.known([url]):
+                            report.known += 1
+                            continue
+                        name = source_for(url, config, source)
+                        if name not in registered:
+                            pool.register(name, _options(config, archive, name))
+                            registered.add(name)
+                        await flow.submit(functools.partial(one, name, url, payload))
+                except OSError as exc:
+                    report.failed += 1
+                    report.errors.append(f"{path}: {exc.strerror or exc}")
+            await flow.drain()
+            batcher.flush()
+    finally:
+        capturer.close()
+    report.seconds = time.monotonic() - started
+    return report
