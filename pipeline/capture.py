@@ -302,6 +302,33 @@ def read_capture(root: Path, capture: Capture, limit: int) -> Payload:
         raise CaptureError(f"{capture.file}@{capture.offset}: unreadable ({exc!r})") from None
 
 
+def record_bytes(root: Path, capture: Capture) -> bytes:
+    """The stored record exactly as written: one complete gzip member."""
+    try:
+        with open(root / capture.file, "rb") as fh:
+            fh.seek(capture.offset)
+            data = fh.read(capture.length)
+    except OSError as exc:
+        raise CaptureError(f"capture file {capture.file}: {exc.strerror or exc}") from None
+    if len(data) != capture.length or not data.startswith(b"\x1f\x8b"):
+        raise CaptureError(f"{capture.file}@{capture.offset}: not a complete WARC record")
+    return data
+
+
+def warcinfo(out: IO[bytes], filename: str) -> None:
+    """A warcinfo record opening a WARC file newsarchive writes."""
+    writer = WARCWriter(out, gzip=True)
+    writer.write_record(
+        writer.create_warcinfo_record(
+            filename,
+            {
+                "software": f"newsarchive/{__version__} (warcio)",
+                "format": "WARC File Format 1.1",
+            },
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Damage:
     offset: int

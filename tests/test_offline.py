@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -185,3 +187,61 @@ def test_import_a_wget_warc_of_the_local_site(tmp_path: Path, site: NewsSite) ->
     urls = {r[0] for r in query(db, "SELECT url FROM articles")}
     assert urls == {site.base + a.path for a in site.articles}
     assert json.loads(done.stdout)["new"] == len(site.articles)
+
+
+def test_export_warc_writes_the_selected_captures_and_stats_counts_bytes(
+    workdir: Path, site: NewsSite
+) -> None:
+    config = write_config(workdir, [{"name": "s", "url": site.base + "/"}])
+    assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
+    out = workdir / "out.warc.gz"
+    one = site.articles[0]
+    title_phrase = 'title:"' + " ".join(re.findall(r"\w+", one.title)) + '"'
+    done = run_cli(
+        "export",
+        "--config",
+        str(config),
+        "--format",
+        "warc",
+        "--query",
+        title_phrase,
+        "-o",
+        str(out),
+        cwd=workdir,
+    )
+    assert done.returncode == 0, done.stderr
+    with open(out, "rb") as fh:
+        records = [
+            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI")) for r in ArchiveIterator(fh)
+        ]
+    assert records[0][0] == "warcinfo"
+    assert records[1:] == [("response", site.base + one.path)]
+    everything = workdir / "all.warc.gz"
+    assert (
+        run_cli(
+            "export",
+            "--config",
+            str(config),
+            "--format",
+            "warc",
+            "-o",
+            str(everything),
+            cwd=workdir,
+        ).returncode
+        == 0
+    )
+    fresh = workdir / "copy.db"
+    again = json.loads(
+        run_cli("import-warc", str(everything), "--db", str(fresh), "--json", cwd=workdir).stdout
+    )
+    assert again["new"] == len(site.articles)
+    stats = json.loads(run_cli("stats", "--config", str(config), "--json", cwd=workdir).stdout)["s"]
+    text_bytes = query(
+        workdir / "archive" / "news.db", "SELECT sum(length(CAST(text AS BLOB))) FROM articles"
+    )[0][0]
+    assert stats["text_bytes"] == text_bytes
+    assert (
+        stats["capture_bytes"]
+        == query(workdir / "archive" / "news.db", "SELECT sum(warc_length) FROM articles")[0][0]
+        > 0
+    )

@@ -209,3 +209,15 @@ def test_transient_failures_back_off_and_are_eventually_given_up(archive: Archiv
     assert outcome == "failed"  # after MAX_ATTEMPTS
     assert waits[0] < waits[1] < waits[2]
     assert archive.db.execute("SELECT count(*) FROM failures").fetchone()[0] == 8
+
+
+def test_a_read_only_open_upgrades_an_older_archive_first(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    with Archive.open(path) as archive:
+        stored(archive, "https://a.example/1", article("https://a.example/1"))
+    with sqlite3.connect(path) as conn:  # as an archive written by the previous version
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with Archive.open(path, readonly=True) as archive:
+        assert archive.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

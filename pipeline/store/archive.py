@@ -135,10 +135,26 @@ class Archive:
                 migrate(db)
             if readonly:
                 db.execute("PRAGMA query_only=ON")
+                if _version(db) < SCHEMA_VERSION:  # upgrade it first, if we may write it
+                    db.conn.close()
+                    cls._upgrade(file)
+                    db = sqlite_utils.Database(
+                        sqlite3.connect(f"file:{file.resolve()}?mode=ro", uri=True)
+                    )
+                    db.execute("PRAGMA query_only=ON")
                 _check_version(db, file)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{file}: cannot open the archive ({exc})") from None
         return cls(db, file, readonly)
+
+    @classmethod
+    def _upgrade(cls, file: Path) -> None:
+        try:
+            cls.open(file).close()
+        except StoreError as exc:
+            raise StoreError(
+                f"{file}: the archive needs an upgrade this user cannot write ({exc})"
+            ) from None
 
     def close(self) -> None:
         self.db.conn.close()
@@ -660,12 +676,13 @@ class Archive:
             yield from rows
 
 
+def _version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
 def _check_version(db: sqlite_utils.Database, file: Path) -> None:
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    version = _version(db)
     if version > SCHEMA_VERSION:
         raise StoreError(f"{file}: archive schema {version} is newer than this newsarchive")
     if version < SCHEMA_VERSION:
-        raise StoreError(
-            f"{file}: archive schema {version} is old; run `newsarchive run` "
-            "once (or any writing command) to upgrade it"
-        )
+        raise StoreError(f"{file}: archive schema {version} is old and could not be upgraded")
