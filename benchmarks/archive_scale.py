@@ -115,7 +115,7 @@ def story(i: int, count: int, rng: random.Random, words: Corpus) -> PageResult:
         language=LANGUAGES[SOURCES.index(source)],
         sitename=source.title(),
         tags=(rng.choice(("politics", "business", "sport", "culture")),),
-        simhash=rng.getrandbits(64),  # the near-duplicate index is exercised, cheaply
+        minhash=rng.randbytes(256),  # random signatures: the near-duplicate index is exercised
     )
     fetched = f"{published[:10]}T23:00:00Z"
     return PageResult(Candidate(url, source), "article", fetched, article=article, final_url=url)

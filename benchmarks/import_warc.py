@@ -33,8 +33,9 @@ def write_warc(path: Path, count: int, bloat_kb: int) -> int:
     size = 0
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
+        padding = pages.bloat(bloat_kb, "Bench")
         for article in synthetic_articles(count, seed=77):
-            html = pages.article_page(article, "Bench", base, [], [], bloat_kb).encode()
+            html = pages.article_page(article, "Bench", base, [], [], padding=padding).encode()
             size += len(html)
             http = StatusAndHeaders(
                 "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"

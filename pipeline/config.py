@@ -44,6 +44,7 @@ class FetchSettings:
 class WarcSettings:
     dir: Path | None = None  # None: `warc/` beside the archive DB
     max_file_mb: int = 1000  # a WARC file is closed and a new one begun past this size
+    compression: int = 3  # gzip level of each record (1 fastest ... 9 smallest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     sources: tuple[Source, ...] = ()
     warc: WarcSettings = field(default_factory=WarcSettings)
+    near_duplicate_threshold: float = 0.7  # estimated Jaccard similarity of shingles
 
     def warc_dir(self, archive: Path) -> Path:
         """Where captures go for the archive at `archive` (which --db may override)."""
@@ -231,8 +233,9 @@ _SOURCE_ONLY: dict[str, Check] = {
 _WARC: dict[str, Check] = {
     "dir": _text,
     "max_file_mb": _int(1),
+    "compression": _int(1, 9),
 }
-_TOP = ("archive", "fetch", "defaults", "sources", "warc")
+_TOP = ("archive", "fetch", "defaults", "sources", "warc", "near_duplicate_threshold")
 
 
 def _unknown(key: object, known: Any) -> str:
@@ -314,7 +317,15 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
     warc_dir = Path(warc_values["dir"]) if "dir" in warc_values else None
     if warc_dir is not None and base_dir is not None and not warc_dir.is_absolute():
         warc_dir = base_dir / warc_dir
-    warc = WarcSettings(dir=warc_dir, max_file_mb=warc_values.get("max_file_mb", 1000))
+    warc = WarcSettings(
+        dir=warc_dir,
+        max_file_mb=warc_values.get("max_file_mb", 1000),
+        compression=warc_values.get("compression", 3),
+    )
+    try:
+        near = _number(0.3, 1.0)(top.get("near_duplicate_threshold", 0.7))
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=path, key="near_duplicate_threshold") from None
     archive = top.get("archive", DEFAULT_ARCHIVE)
     try:
         archive_path = Path(_text(archive))
@@ -323,7 +334,12 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
     if base_dir is not None and not archive_path.is_absolute():
         archive_path = base_dir / archive_path
     return Config(
-        path=Path(path), archive=archive_path, fetch=fetch, sources=tuple(sources), warc=warc
+        path=Path(path),
+        archive=archive_path,
+        fetch=fetch,
+        sources=tuple(sources),
+        warc=warc,
+        near_duplicate_threshold=near,
     )
 
 

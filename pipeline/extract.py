@@ -30,7 +30,7 @@ from .boilerplate import clean_lines
 from .clean import header_texts, preclean
 from .metadata import read_metadata
 from .models import Article, ExtractOptions
-from .text import content_hash, simhash
+from .text import fingerprints
 from .urls import canonicalize, same_site
 
 _PROSE_LINE = 60  # characters: shorter blocks are headlines, labels, blurbs
@@ -96,11 +96,12 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
         return None
+    digest, signature = fingerprints(text)
     return Article(
         url=url,
         canonical_url=canonical,
         text=text,
-        content_hash=content_hash(text),
+        content_hash=digest,
         title=meta.title,
         authors=meta.authors,
         agencies=meta.agencies,
@@ -111,5 +112,5 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
         description=meta.description,
         tags=meta.tags,
         image=meta.image,
-        simhash=simhash(text),
+        minhash=signature,
     )

@@ -88,7 +88,7 @@ class Article:
     description: str | None = None
     tags: tuple[str, ...] = ()
     image: str | None = None
-    simhash: int = 0  # 64-bit SimHash of the text's shingles, for near-duplicates
+    minhash: bytes = b""  # MinHash signature of the text's shingles, for near-duplicates
 
     @property
     def author(self) -> str | None:

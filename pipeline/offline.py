@@ -210,8 +210,11 @@ async def import_warcs(
     started = time.monotonic()
     root = archive.path.parent
     warc_dir = config.warc_dir(archive.path) if config is not None else root / "warc"
-    capturer = CaptureThread(WarcWriter(warc_dir, root, prefix="imported"))
+    level = config.warc.compression if config is not None else 3
+    capturer = CaptureThread(WarcWriter(warc_dir, root, prefix="imported", level=level))
     batcher = Batcher(archive, None, Timing())
+    if config is not None:
+        archive.near_threshold = config.near_duplicate_threshold
     registered: set[str] = set()
 
     def saved(result: Saved) -> None:

@@ -48,6 +48,8 @@ BATCH_SECONDS = 1.0  # ... or whatever arrived within this long
 class Capturer(Protocol):
     """Keeps raw responses (capture.CaptureThread)."""
 
+    cpu: float  # CPU seconds spent writing
+
     async def write(self, fetched: Fetched) -> Capture: ...
 
 
@@ -108,6 +110,8 @@ class RunReport:
     cpu_extract: float  # CPU seconds of the extraction workers
     workers_replaced: int
     health: dict[str, list[str]] = field(default_factory=dict)  # unhealthy: reasons
+    cpu_store: float = 0.0  # of cpu_main: saving to SQLite
+    cpu_capture: float = 0.0  # of cpu_main: writing WARC records
 
     def total(self, name: str) -> int:
         return sum(int(getattr(c, name)) for c in self.sources.values())
@@ -128,6 +132,7 @@ class Batcher:
         self.run_id = run_id
         self.timing = timing
         self.pending: list[tuple[PageResult, Callable[[Saved], None]]] = []
+        self.cpu = 0.0  # CPU seconds spent saving
         self.last = timing.monotonic()
 
     def add(self, result: PageResult, done: Callable[[Saved], None]) -> None:
@@ -140,7 +145,9 @@ class Batcher:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
+        started = time.thread_time()
         saved = self.archive.save([r for r, _ in batch], self.run_id)
+        self.cpu += time.thread_time() - started
         for (_, done), outcome in zip(batch, saved, strict=True):
             done(outcome)
 
@@ -196,6 +203,7 @@ class Runner:
         cpu0 = time.process_time()
         clock0 = self.timing.monotonic()
         self.archive.close_abandoned_runs(started)
+        self.archive.near_threshold = self.config.near_duplicate_threshold
         run_id = self.archive.begin_run(
             started, os.getpid(), socket.gethostname(), [s.name for s in self.sources]
         )
@@ -228,6 +236,8 @@ class Runner:
             - (self.pool.cpu if self.pool.processes <= 0 else 0.0),
             cpu_extract=self.pool.cpu,
             workers_replaced=self.pool.replaced,
+            cpu_store=self._batcher.cpu,
+            cpu_capture=self.capturer.cpu if self.capturer is not None else 0.0,
         )
         self.archive.finish_run(
             run_id,
@@ -512,6 +522,7 @@ async def run_archive(
                 config.warc_dir(archive.path),
                 archive.path.parent,
                 max_file_bytes=config.warc.max_file_mb * 1_000_000,
+                level=config.warc.compression,
             )
         )
     async with make_client(

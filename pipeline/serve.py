@@ -83,6 +83,7 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "robots": {"hidden": True},
     "simhash_bands": {"hidden": True},
+    "minhash_bands": {"hidden": True},
 }
 
 SETTINGS: dict[str, Any] = {

@@ -29,7 +29,7 @@ from .decode import to_text
 from .errors import ExtractionError, ExtractionTimeout, WorkerCrashed
 from .models import Article, ExtractOptions
 
-_PRELOAD = ["pipeline.extract", "pipeline.workers"]
+_PRELOAD = ["pipeline.preload", "pipeline.workers"]
 
 
 @dataclass(frozen=True, slots=True)

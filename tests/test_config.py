@@ -60,6 +60,10 @@ GOOD = {"name": "a", "url": "https://news.example/"}
             "key 'extra': unknown key",
         ),
         ({"sources": []}, "key 'sources': no sources"),
+        (
+            {"near_duplicate_threshold": 2, "sources": [GOOD]},
+            "key 'near_duplicate_threshold': must be from 0.3 to 1.0, not 2",
+        ),
         ({"sources": "a"}, "key 'sources': must be a list"),
         ([1, 2], "the file must be a mapping"),
     ],

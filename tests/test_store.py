@@ -11,7 +11,7 @@ import pytest
 from pipeline.errors import StoreError
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.store import SCHEMA_VERSION, Archive
-from pipeline.text import content_hash, simhash
+from pipeline.text import content_hash, minhash
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 STAMP = "2026-11-25T12:00:00Z"
@@ -34,7 +34,7 @@ def article(
         authors=("Marta Ellingham",),
         published="2026-11-02T08:15:00+01:00",
         language="en",
-        simhash=simhash(text),
+        minhash=minhash(text),
     )
 
 
@@ -154,18 +154,37 @@ def test_rel_canonical_variants_are_the_same_story(archive: Archive) -> None:
 def test_near_duplicates_are_linked_to_the_first_copy(archive: Archive) -> None:
     long_story = " ".join([STORY] * 4)
     stored(archive, "https://a.example/1", article("https://a.example/1", text=long_story))
-    edited = long_story.replace("Monday", "Tuesday", 1)
+    edited = "PORT HALLOWAY (HPA) - " + long_story.replace("Monday", "Tuesday", 1)
     assert (
         stored(archive, "https://b.example/1", article("https://b.example/1", text=edited)) == "new"
     )
+    again = edited.replace("14 weeks", "16 weeks")
+    assert (
+        stored(archive, "https://c.example/1", article("https://c.example/1", text=again)) == "new"
+    )
     unrelated = "Completely different words about a football match that ended 3-1 today. " * 8
-    stored(archive, "https://c.example/1", article("https://c.example/1", text=unrelated))
+    stored(archive, "https://d.example/1", article("https://d.example/1", text=unrelated))
     rows = archive.db.execute("SELECT url, near_duplicate_of FROM articles ORDER BY id").fetchall()
     assert rows == [
         ("https://a.example/1", None),
         ("https://b.example/1", 1),
-        ("https://c.example/1", None),
+        ("https://c.example/1", 1),
+        ("https://d.example/1", None),
     ]
+
+
+def test_the_near_duplicate_threshold_is_tunable(tmp_path: Path) -> None:
+    first = " ".join(
+        f"Sentence {i} of the original wire story about the harbour." for i in range(40)
+    )
+    half = " ".join(first.split()[: len(first.split()) * 2 // 3])  # a third cut off
+    for threshold, linked in ((0.7, None), (0.5, 1)):
+        with Archive.open(tmp_path / f"{threshold}.db") as archive:
+            archive.near_threshold = threshold
+            stored(archive, "https://a.example/1", article("https://a.example/1", text=first))
+            stored(archive, "https://b.example/1", article("https://b.example/1", text=half))
+            rows = archive.db.execute("SELECT near_duplicate_of FROM articles ORDER BY id")
+            assert [r[0] for r in rows] == [None, linked]
 
 
 def test_published_times_are_stored_in_utc(archive: Archive) -> None:

@@ -79,7 +79,13 @@ def report_json(report: RunReport) -> dict[str, Any]:
                 "failed",
             )
         },
-        "cpu_seconds": {"main": round(report.cpu_main, 3), "extract": round(report.cpu_extract, 3)},
+        "cpu_seconds": {
+            "main": round(report.cpu_main, 3),
+            "extract": round(report.cpu_extract, 3),
+            "store": round(report.cpu_store, 3),
+            "capture": round(report.cpu_capture, 3),
+            "fetch_and_other": round(report.cpu_main - report.cpu_store - report.cpu_capture, 3),
+        },
         "sources": {
             name: {
                 **c.as_record(),

@@ -74,7 +74,7 @@ _SCRIPT = """<script>window.dataLayer=window.dataLayer||[];
 function gtag(){dataLayer.push(arguments)}gtag('js',new Date());gtag('config','G-DEMO');</script>"""
 
 
-def _bloat(kb: int, seed: str) -> tuple[str, str]:
+def bloat(kb: int, seed: str) -> tuple[str, str]:
     """Inline script/style blobs and a mega-menu adding about `kb` KB to a page."""
     if kb <= 0:
         return "", ""
@@ -128,7 +128,10 @@ def article_page(
     related: list[SiteArticle],
     most_read: list[SiteArticle],
     bloat_kb: int = 0,
+    padding: tuple[str, str] | None = None,
 ) -> str:
+    """A WordPress-style article page; `bloat_kb` pads it (or `padding`, a precomputed
+    (head, menu) pair from `bloat`, shared by every page of a site)."""
     url = base + a.path
     people = [{"@type": "Person", "name": n} for n in a.authors] or [
         {"@type": "Organization", "name": a.agency or site}
@@ -146,7 +149,7 @@ def article_page(
         "inLanguage": a.language,
         "keywords": ", ".join(a.tags),
     }
-    bloat_head, bloat_menu = _bloat(bloat_kb, a.slug)
+    bloat_head, bloat_menu = padding if padding is not None else bloat(bloat_kb, a.slug)
     middle = max(1, len(a.paragraphs) // 2)
     paras = [f"<p>{escape(p)}</p>" for p in a.paragraphs]
     # An embedded post whose widget failed to load, as WordPress then prints it: the

@@ -125,6 +125,7 @@ class NewsSite:
         self.briefs = briefs or []
         self.latency = latency
         self.bloat_kb = bloat_kb
+        self._padding = pages.bloat(bloat_kb, name)  # the site's chrome: one for all pages
         self.routes: dict[str, Route] = {}  # path -> handler; overrides built-in pages
         self.requests: list[Seen] = []
         self.in_flight = 0
@@ -194,7 +195,9 @@ class NewsSite:
                 a for a in self.articles if a.section == article.section and a is not article
             ][:3]
             most = self.articles[max(0, i - 3) : i] + self.articles[i + 1 : i + 3]
-            body = pages.article_page(article, self.name, self.base, related, most, self.bloat_kb)
+            body = pages.article_page(
+                article, self.name, self.base, related, most, padding=self._padding
+            )
             return _cached(request, body.encode(), html, article.updated or article.published)
         if path == "/":
             briefs = "".join(

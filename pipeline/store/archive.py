@@ -18,10 +18,10 @@ import sqlite_utils
 
 from ..errors import StoreError
 from ..models import Article, Candidate, Capture, PageResult
-from ..text import from_signed64, hamming, simhash_bands, to_signed64
+from ..text import lsh_keys, similarity
 from .schema import SCHEMA_VERSION, migrate
 
-NEAR_DUPLICATE_BITS = 3  # SimHash distance at or below which stories are near-duplicates
+NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity from which a story is a near-duplicate
 RETRY_BASE = timedelta(minutes=30)  # a transient failure waits this, doubling per attempt
 RETRY_CAP = timedelta(days=7)
 MAX_ATTEMPTS = 8  # transient failures after which a URL is given up
@@ -97,7 +97,7 @@ def _story_fields(art: Article) -> dict[str, Any]:
         "text": art.text,
         "word_count": len(art.text.split()),
         "content_hash": art.content_hash,
-        "simhash": to_signed64(art.simhash),
+        "minhash": art.minhash or None,
     }
 
 
@@ -112,6 +112,7 @@ class Archive:
         self.db = db
         self.path = path
         self.readonly = readonly
+        self.near_threshold = NEAR_DUPLICATE  # see config's near_duplicate_threshold
 
     # --- opening --------------------------------------------------------------------
 
@@ -411,7 +412,7 @@ class Archive:
             "etag": result.etag,
             "last_modified": result.last_modified,
             "revision": 1,
-            "near_duplicate_of": self._near_duplicate(art.simhash) if art.simhash else None,
+            "near_duplicate_of": self._near_duplicate(art.minhash),
             **dict(zip(_CAPTURE_COLUMNS, _capture(result.capture), strict=True)),
             **_story_fields(art),
         }
@@ -420,14 +421,7 @@ class Archive:
             list(values.values()),
         )
         article_id = int(cursor.lastrowid or 0)
-        if art.simhash:
-            conn.executemany(
-                "INSERT INTO simhash_bands (key, article_id) VALUES (?, ?)",
-                [
-                    ((i << 16) | band, article_id)
-                    for i, band in enumerate(simhash_bands(art.simhash))
-                ],
-            )
+        self._index_signature(article_id, art.minhash)
         return Saved("new", article_id)
 
     def _revise(self, article_id: int, art: Article, at: str, capture: Capture | None) -> None:
@@ -442,7 +436,7 @@ class Archive:
             (article_id,),
         )
         fields = _story_fields(art)
-        keep = {"text", "content_hash", "word_count", "simhash"}
+        keep = {"text", "content_hash", "word_count", "minhash"}
         sets = [f"{k} = ?" if k in keep else f"{k} = coalesce(?, {k})" for k in fields]
         params: list[Any] = list(fields.values())
         if capture is not None:
@@ -453,6 +447,7 @@ class Archive:
             " WHERE id = ?",
             [*params, at, article_id],
         )
+        self._index_signature(article_id, art.minhash)
 
     def reextracted(self, article_id: int, art: Article, at: str) -> str:
         """Store a re-extraction of a stored story: 'revised' when its text changed
@@ -461,7 +456,7 @@ class Archive:
         with self.db.conn:
             row = self.db.conn.execute(
                 "SELECT content_hash, title, author, published, language, sitename,"
-                " description FROM articles WHERE id = ?",
+                " description, minhash FROM articles WHERE id = ?",
                 (article_id,),
             ).fetchone()
             if row is None:
@@ -469,6 +464,12 @@ class Archive:
             if row[0] != art.content_hash:
                 self._revise(article_id, art, at, None)
                 return "revised"
+            if row[7] is None and art.minhash:  # stored before signatures existed
+                self.db.conn.execute(
+                    "UPDATE articles SET minhash = ? WHERE id = ?", (art.minhash, article_id)
+                )
+                self._index_signature(article_id, art.minhash)
+            row = row[:7]
             fields = _story_fields(art)
             current = (
                 art.title,
@@ -513,17 +514,30 @@ class Archive:
                 yield int(row[0]), row[1], row[2], Capture(row[3], int(row[4]), int(row[5]))
             last = int(rows[-1][0])
 
-    def _near_duplicate(self, value: int) -> int | None:
-        keys = [(i << 16) | band for i, band in enumerate(simhash_bands(value))]
+    def _near_duplicate(self, signature: bytes) -> int | None:
+        """The first stored story whose text this one nearly copies (estimated Jaccard
+        similarity of their shingles at least `near_threshold`), found through the LSH
+        band index: a lookup costs the same however large the archive."""
+        keys = lsh_keys(signature)
+        if not keys:
+            return None
         rows = self.db.conn.execute(
-            "SELECT DISTINCT a.id, a.simhash FROM simhash_bands b JOIN articles a"
-            " ON a.id = b.article_id WHERE b.key IN (?, ?, ?, ?) ORDER BY a.id",
+            "SELECT a.id, a.minhash, a.near_duplicate_of FROM articles a WHERE a.id IN ("
+            f"SELECT article_id FROM minhash_bands WHERE key IN ({','.join('?' * len(keys))}))"
+            " ORDER BY a.id",
             keys,
         ).fetchall()
-        for article_id, other in rows:
-            if other is not None and hamming(value, from_signed64(other)) <= NEAR_DUPLICATE_BITS:
-                return int(article_id)
+        for article_id, other, root in rows:
+            if other and similarity(signature, other) >= self.near_threshold:
+                return int(root or article_id)
         return None
+
+    def _index_signature(self, article_id: int, signature: bytes) -> None:
+        self.db.conn.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
+        self.db.conn.executemany(
+            "INSERT INTO minhash_bands (key, article_id) VALUES (?, ?)",
+            [(key, article_id) for key in lsh_keys(signature)],
+        )
 
     # --- feeds and robots -----------------------------------------------------------
 

@@ -282,7 +282,26 @@ def _v4_read_indexes(db: sqlite_utils.Database) -> None:
     _index(db, "articles", "language")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_captures, _v3_boilerplate, _v4_read_indexes)
+def _v5_minhash(db: sqlite_utils.Database) -> None:
+    """Near-duplicates by MinHash (a signature per story, LSH band keys indexed). The
+    SimHash columns of v1 (articles.simhash, simhash_bands) are no longer written."""
+    _add_columns(db, "articles", {"minhash": bytes})
+    _table(
+        db,
+        "minhash_bands",
+        {"key": int, "article_id": int},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    _index(db, "minhash_bands", "key")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_initial,
+    _v2_captures,
+    _v3_boilerplate,
+    _v4_read_indexes,
+    _v5_minhash,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
