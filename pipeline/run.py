@@ -262,11 +262,12 @@ class Runner:
         """The source's learnt boilerplate lines, learnt again from its latest stories
         once LEARN_EVERY new ones have arrived (kept keys stay: stored texts no longer
         contain the lines already learnt)."""
-        keys, learnt_at = self.archive.boilerplate(source.name)
-        texts, total = self.archive.recent_texts(source.name, LEARN_FROM)
-        if total - learnt_at >= LEARN_EVERY or (not learnt_at and total >= LEARN_MIN):
+        keys, up_to = self.archive.boilerplate(source.name)
+        needed = LEARN_EVERY if up_to else LEARN_MIN
+        if self.archive.stories_after(source.name, up_to, needed) >= needed:
+            texts, newest = self.archive.recent_texts(source.name, LEARN_FROM)
             keys = keys | learn(texts, min_pages=LEARN_MIN_PAGES, min_share=LEARN_MIN_SHARE)
-            self.archive.save_boilerplate(source.name, keys, total, self.timing.utcnow())
+            self.archive.save_boilerplate(source.name, keys, newest, self.timing.utcnow())
             log.info(
                 "%s: %d boilerplate lines learnt from %d stories",
                 source.name,

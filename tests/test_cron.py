@@ -314,4 +314,4 @@ def test_boilerplate_lines_are_learnt_from_the_archive(workdir: Path) -> None:
         texts = dict(query(db, "SELECT url, text FROM articles"))
         assert all(motto not in texts[url] for url in newest)
         assert all(a.paragraphs[0] in texts[site.base + a.path] for a in arts[:5])
-        assert query(db, "SELECT source, articles FROM boilerplate") == [("s", 25)]
+        assert query(db, "SELECT source, up_to_id FROM boilerplate") == [("s", 25)]

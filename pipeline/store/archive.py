@@ -22,6 +22,8 @@ from ..text import lsh_keys, similarity
 from .schema import SCHEMA_VERSION, migrate
 
 NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity from which a story is a near-duplicate
+NEAR_CANDIDATES = 8  # near-duplicate candidates verified per story, most shared bands first
+PER_BAND = 64  # stories read per band value, newest first
 RETRY_BASE = timedelta(minutes=30)  # a transient failure waits this, doubling per attempt
 RETRY_CAP = timedelta(days=7)
 MAX_ATTEMPTS = 8  # transient failures after which a URL is given up
@@ -192,18 +194,22 @@ class Archive:
 
     def due(self, source: str, limit: int, now: datetime) -> list[Candidate]:
         """URLs of `source` to fetch now: pending ones, newest first, then transient
-        failures whose back-off has passed."""
-        rows = self.execute(
+        failures whose back-off has passed. (Two index ranges: the cost follows the
+        backlog, not the archive.)"""
+        pending = self.execute(
             "SELECT url, found_on, hint_published, hint_title FROM urls"
-            " WHERE source = ? AND (state = 'pending'"
-            "   OR (state = 'retry' AND next_attempt_at <= ?))"
-            " ORDER BY state = 'retry', hint_published IS NULL, hint_published DESC,"
-            " discovered_at DESC LIMIT ?",
-            (source, _iso(now), limit),
+            " WHERE source = ? AND state = 'pending'"
+            " ORDER BY hint_published IS NULL, hint_published DESC, discovered_at DESC LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        retry = self.execute(
+            "SELECT url, found_on, hint_published, hint_title FROM urls"
+            " WHERE source = ? AND state = 'retry' AND next_attempt_at <= ? LIMIT ?",
+            (source, _iso(now), max(0, limit - len(pending))),
         ).fetchall()
         return [
             Candidate(url=r[0], source=source, found_on=r[1] or "", published=r[2], title=r[3])
-            for r in rows
+            for r in (*pending, *retry)
         ]
 
     def refresh_due(
@@ -231,35 +237,40 @@ class Archive:
         return [(int(r[0]), Candidate(url=r[1], source=source)) for r in rows]
 
     def boilerplate(self, source: str) -> tuple[frozenset[str], int]:
-        """The source's learnt boilerplate keys and how many stories it had then."""
+        """The source's learnt boilerplate keys, and the id of the newest story they were
+        learnt from (0: never learnt)."""
         row = self.execute(
-            "SELECT keys, articles FROM boilerplate WHERE source = ?", (source,)
+            "SELECT keys, coalesce(up_to_id, 0) FROM boilerplate WHERE source = ?", (source,)
         ).fetchone()
         return (frozenset(json.loads(row[0])), int(row[1])) if row else (frozenset(), 0)
 
     def save_boilerplate(
-        self, source: str, keys: frozenset[str], articles: int, at: datetime
+        self, source: str, keys: frozenset[str], up_to_id: int, at: datetime
     ) -> None:
         with self.db.conn:
             self.db.conn.execute(
-                "INSERT OR REPLACE INTO boilerplate (source, keys, articles, learnt_at)"
-                " VALUES (?, ?, ?, ?)",
-                (source, json.dumps(sorted(keys)), articles, _iso(at)),
+                "INSERT OR REPLACE INTO boilerplate (source, keys, articles, learnt_at,"
+                " up_to_id) VALUES (?, ?, NULL, ?, ?)",
+                (source, json.dumps(sorted(keys)), _iso(at), up_to_id),
             )
 
-    def recent_texts(self, source: str, limit: int) -> tuple[list[str], int]:
-        """The texts of the source's latest stories, and how many stories it has."""
-        total = int(
-            self.execute("SELECT count(*) FROM articles WHERE source = ?", (source,)).fetchone()[0]
+    def stories_after(self, source: str, after_id: int, at_most: int) -> int:
+        """How many stories of `source` have an id above `after_id`, counting at most
+        `at_most` (cheap however large the source)."""
+        return int(
+            self.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM articles WHERE source = ? AND id > ? LIMIT ?)",
+                (source, after_id, at_most),
+            ).fetchone()[0]
         )
-        texts = [
-            r[0]
-            for r in self.execute(
-                "SELECT text FROM articles WHERE source = ? ORDER BY id DESC LIMIT ?",
-                (source, limit),
-            )
-        ]
-        return texts, total
+
+    def recent_texts(self, source: str, limit: int) -> tuple[list[str], int]:
+        """The texts of the source's latest stories, and the newest one's id."""
+        rows = self.execute(
+            "SELECT id, text FROM articles WHERE source = ? ORDER BY id DESC LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        return [r[1] for r in rows], (int(rows[0][0]) if rows else 0)
 
     def next_article_id(self) -> int:
         """The id the next stored story will get (stories below it existed before)."""
@@ -421,7 +432,7 @@ class Archive:
             list(values.values()),
         )
         article_id = int(cursor.lastrowid or 0)
-        self._index_signature(article_id, art.minhash)
+        self._index_signature(article_id, art.minhash, new=True)
         return Saved("new", article_id)
 
     def _revise(self, article_id: int, art: Article, at: str, capture: Capture | None) -> None:
@@ -447,7 +458,7 @@ class Archive:
             " WHERE id = ?",
             [*params, at, article_id],
         )
-        self._index_signature(article_id, art.minhash)
+        self._index_signature(article_id, art.minhash, new=False)
 
     def reextracted(self, article_id: int, art: Article, at: str) -> str:
         """Store a re-extraction of a stored story: 'revised' when its text changed
@@ -468,7 +479,7 @@ class Archive:
                 self.db.conn.execute(
                     "UPDATE articles SET minhash = ? WHERE id = ?", (art.minhash, article_id)
                 )
-                self._index_signature(article_id, art.minhash)
+                self._index_signature(article_id, art.minhash, new=False)
             row = row[:7]
             fields = _story_fields(art)
             current = (
@@ -521,19 +532,33 @@ class Archive:
         keys = lsh_keys(signature)
         if not keys:
             return None
+        # The candidates sharing the most bands first (a true near-duplicate shares ~4 of
+        # 16, a chance collision 1), and only the best few: templated pages that share
+        # many shingles cannot make the check grow with the archive.
+        # A band value that many stories share (a template block) is read only for its
+        # PER_BAND most recent stories, so no lookup reads more than 16 x PER_BAND rows.
+        per_key = " UNION ALL ".join(
+            "SELECT * FROM (SELECT article_id FROM minhash_bands WHERE key = ?"
+            f" ORDER BY article_id DESC LIMIT {PER_BAND})"
+            for _ in keys
+        )
         rows = self.db.conn.execute(
-            "SELECT a.id, a.minhash, a.near_duplicate_of FROM articles a WHERE a.id IN ("
-            f"SELECT article_id FROM minhash_bands WHERE key IN ({','.join('?' * len(keys))}))"
-            " ORDER BY a.id",
-            keys,
+            "SELECT a.id, a.minhash, a.near_duplicate_of FROM ("
+            f" SELECT article_id, count(*) AS shared FROM ({per_key})"
+            " GROUP BY article_id ORDER BY shared DESC, article_id LIMIT ?"
+            ") c JOIN articles a ON a.id = c.article_id",
+            [*keys, NEAR_CANDIDATES],
         ).fetchall()
-        for article_id, other, root in rows:
-            if other and similarity(signature, other) >= self.near_threshold:
-                return int(root or article_id)
-        return None
+        matches = [
+            int(root or article_id)
+            for article_id, other, root in rows
+            if other and similarity(signature, other) >= self.near_threshold
+        ]
+        return min(matches) if matches else None
 
-    def _index_signature(self, article_id: int, signature: bytes) -> None:
-        self.db.conn.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
+    def _index_signature(self, article_id: int, signature: bytes, *, new: bool) -> None:
+        if not new:
+            self.db.conn.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
         self.db.conn.executemany(
             "INSERT INTO minhash_bands (key, article_id) VALUES (?, ?)",
             [(key, article_id) for key in lsh_keys(signature)],

@@ -97,7 +97,7 @@ def _recent_runs(archive: Archive, name: str, limit: int) -> list[tuple[Any, ...
         "SELECT r.started_at, rs.new, rs.skipped, rs.failed, rs.duplicate, rs.unchanged,"
         " rs.error, rs.avg_text_length, rs.feed_errors FROM run_sources rs"
         " JOIN runs r ON r.id = rs.run_id WHERE rs.source = ? AND r.status != 'running'"
-        " ORDER BY r.id DESC LIMIT ?",
+        " ORDER BY rs.run_id DESC LIMIT ?",
         (name, limit),
     ).fetchall()
 

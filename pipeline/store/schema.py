@@ -295,12 +295,29 @@ def _v5_minhash(db: sqlite_utils.Database) -> None:
     _index(db, "minhash_bands", "key")
 
 
+def _v6_run_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes that keep a run's cost independent of the archive's size: a source's
+    latest stories without sorting them all, its newest fetch, its run history."""
+    _index(db, "articles", "source")  # entries are (source, rowid): id order for free
+    _index(db, "articles", "source, fetched_at")
+    _index(db, "run_sources", "source, run_id")
+    _index(db, "runs", "status")
+    _index(db, "articles", "url")  # re-visits look stories up by either address
+    _index(db, "minhash_bands", "article_id")  # a revision replaces its band keys
+    # Candidates are read newest first and at most a few per key (see
+    # Archive._near_duplicate), which this index serves without a sort.
+    _index(db, "minhash_bands", "key, article_id")
+    db.execute("DROP INDEX IF EXISTS minhash_bands_key")
+    _add_columns(db, "boilerplate", {"up_to_id": int})
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
     _v3_boilerplate,
     _v4_read_indexes,
     _v5_minhash,
+    _v6_run_indexes,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
