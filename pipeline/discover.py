@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from .config import Source
@@ -30,6 +30,8 @@ from .feeds import (
 from .fetch import Fetcher
 from .models import Candidate, Fetched
 from .store.archive import FeedState
+from .times import iso as _iso
+from .times import parse
 from .urls import origin_of
 
 MAX_SITEMAP_DEPTH = 3  # index -> index -> urlset
@@ -55,14 +57,10 @@ class DiscoveryStats:
     errors: list[DiscoveryError | FetchError] = field(default_factory=list)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _older_than(stamp: str | None, now: datetime, age: timedelta) -> bool:
     if not stamp:
         return True
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) <= now - age
+    return parse(stamp) <= now - age
 
 
 class Discoverer:

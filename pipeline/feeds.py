@@ -24,6 +24,7 @@ from defusedxml.ElementTree import iterparse
 from selectolax.lexbor import LexborHTMLParser
 
 from .errors import DiscoveryError, UnsafeXMLError
+from .times import iso
 from .urls import canonicalize, same_site
 
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -88,7 +89,7 @@ def iso_date(value: Any) -> str | None:
         return None
     if isinstance(value, time.struct_time):
         try:
-            return datetime(*value[:6], tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return iso(datetime(*value[:6], tzinfo=UTC))
         except (ValueError, OverflowError):
             return None
     text = str(value).strip()
@@ -100,7 +101,7 @@ def iso_date(value: Any) -> str | None:
         return None
     if parsed.tzinfo is None:
         return parsed.strftime("%Y-%m-%dT%H:%M:%S") if "T" in text else text[:10]
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(parsed)
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[Entry]:

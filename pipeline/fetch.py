@@ -36,6 +36,7 @@ from .errors import (
     TransientFetchError,
 )
 from .models import Fetched
+from .times import iso, parse
 from .urls import host_of, is_http_url, origin_of
 
 Kind = Literal["page", "feed", "robots"]
@@ -208,7 +209,7 @@ class Fetcher:
         cached = self._cache.robots(origin) if self._cache is not None else None
         if cached is not None:
             body, _status, fetched_at = cached
-            age = now - datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))
+            age = now - parse(fetched_at)
             if age < ROBOTS_MAX_AGE:
                 return (Protego.parse(body) if body is not None else None), None
         try:
@@ -223,7 +224,7 @@ class Fetcher:
 
     def _remember_robots(self, origin: str, body: str | None, status: int, now: datetime) -> None:
         if self._cache is not None:
-            self._cache.save_robots(origin, body, status, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            self._cache.save_robots(origin, body, status, iso(now))
 
     async def _check_robots(self, url: str) -> None:
         if not self._host(url).rules.respect_robots:
@@ -367,7 +368,7 @@ class Fetcher:
             raw_body=raw,
             body=body,
             encoding=decide_encoding(body, content_type) if body else None,
-            fetched_at=self._timing.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            fetched_at=iso(self._timing.utcnow()),
             http_version=response.http_version,
             reason=response.reason_phrase,
             request_headers=tuple(

@@ -34,21 +34,19 @@ from .fetch import Timing
 from .models import Candidate, ExtractOptions, PageResult
 from .run import Batcher
 from .store import Archive, Saved
+from .times import iso as _iso
+from .times import parse
 from .urls import canonicalize, site_of
 from .workers import ExtractPool, Job
 
 _HTML = ("text/html", "application/xhtml+xml")
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _warc_date(value: str | None) -> str:
     """A WARC-Date as our ISO form (seconds precision, UTC)."""
     if value:
         try:
-            return _iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            return _iso(parse(value))
         except ValueError:
             pass
     return _iso(datetime.now(UTC))

@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from .models import Candidate, Capture, Fetched, PageResult
 from .netguard import AddressPolicy, make_client
 from .store import Archive, Saved
 from .store.health import health
+from .times import iso as _iso
 from .workers import ExtractPool, Job
 
 log = logging.getLogger("newsarchive.run")
@@ -118,10 +119,6 @@ class RunReport:
 
 
 Event = Callable[[str, str, str], None]  # (kind, source, detail)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Batcher:

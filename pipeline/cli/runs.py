@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import click
 from rich.live import Live
 from rich.table import Table
 
+from .. import times
 from ..config import Config, load, parse
 from ..lock import RunLock
 from ..run import Runner, RunReport, SourceCounts, run_archive, select_sources
@@ -112,7 +112,7 @@ def execute(
 ) -> RunReport:
     """Lock the archive, run, report; shared by `run` and `demo`."""
     selected = select_sources(config, sources)
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = times.now()
     live_view = sys.stderr.isatty() and not quiet and not as_json
     with RunLock(db, started) as lock:
         if lock.stale is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from .. import times
 from ..config import DEFAULT_ARCHIVE, Config, load
 from ..errors import UsageError
 from ..lock import RunLock
@@ -75,7 +76,7 @@ def reextract_command(
     if not path.exists():
         raise UsageError(f"{path}: no archive here")
     with (
-        RunLock(path, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        RunLock(path, times.now()),
         Archive.open(path) as archive,
     ):
         report = asyncio.run(
@@ -126,7 +127,7 @@ def import_warc_command(
         raise UsageError(f"--source {source!r}: use lower-case letters, digits and '-'")
     max_bytes = config.fetch.max_bytes if config is not None else 10_000_000
     with (
-        RunLock(path, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        RunLock(path, times.now()),
         Archive.open(path) as archive,
     ):
         report = asyncio.run(

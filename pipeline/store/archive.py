@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ import sqlite_utils
 from ..errors import StoreError
 from ..models import Article, Candidate, Capture, PageResult
 from ..text import lsh_keys, similarity
+from ..times import iso as _iso
+from ..times import parse as _parse
+from ..times import to_utc
 from .schema import SCHEMA_VERSION, migrate
 
 NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity from which a story is a near-duplicate
@@ -27,14 +30,6 @@ PER_BAND = 64  # stories read per band value, newest first
 RETRY_BASE = timedelta(minutes=30)  # a transient failure waits this, doubling per attempt
 RETRY_CAP = timedelta(days=7)
 MAX_ATTEMPTS = 8  # transient failures after which a URL is given up
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +56,6 @@ class Saved:
     article_id: int | None = None
 
 
-def utc_timestamp(value: str | None) -> str | None:
-    """ISO 8601 with an offset -> UTC with Z, so stored dates compare as text;
-    dates without a time or zone are kept as they are."""
-    if not value or len(value) <= 10:
-        return value
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if parsed.tzinfo is None:
-        return value
-    return _iso(parsed)
-
-
 _CAPTURE_COLUMNS = ("warc_file", "warc_offset", "warc_length")
 
 
@@ -89,8 +70,8 @@ def _story_fields(art: Article) -> dict[str, Any]:
         "author": art.author,
         "authors": _json_list(art.authors),
         "agencies": _json_list(art.agencies),
-        "published": utc_timestamp(art.published),
-        "modified": utc_timestamp(art.modified),
+        "published": to_utc(art.published),
+        "modified": to_utc(art.modified),
         "language": art.language,
         "sitename": art.sitename,
         "description": art.description,

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..times import iso
+from ..times import parse as _parse
 from .archive import Archive
 
 FEED_FAILURES = 3
@@ -50,10 +52,6 @@ class SourceHealth:
     def flag(self, code: str, reason: str) -> None:
         self.flags.append(code)
         self.reasons.append(reason)
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _hours(delta: timedelta) -> str:
@@ -123,7 +121,7 @@ def _stale(archive: Archive, h: SourceHealth, now: datetime) -> None:
     ]
     if not stamps:
         return
-    h.last_new = stamps[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+    h.last_new = iso(stamps[0])
     if len(stamps) < MIN_HISTORY:
         return
     gaps = sorted(a - b for a, b in itertools.pairwise(stamps))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import QueryError, UsageError
+from ..times import iso
 from .archive import Archive
 
 HIGHLIGHT_START = "\x02"  # snippet markers; the CLI turns them into styling
@@ -82,7 +83,7 @@ def parse_when(value: str, now: datetime, *, end: bool = False) -> str:
         amount = int(match.group(1))
         unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
         moment = now - timedelta(**{unit: amount})
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(moment)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -93,9 +94,7 @@ def parse_when(value: str, now: datetime, *, end: bool = False) -> str:
         if end:
             return (parsed + timedelta(days=1)).strftime("%Y-%m-%d")
         return text
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(parsed)  # a time without a zone is taken as UTC
 
 
 def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
@@ -263,8 +262,8 @@ class SourceStats:
 def stats(archive: Archive, now: datetime | None = None) -> dict[str, SourceStats]:
     """Per-source counts: stories, recent additions, frontier states, by month."""
     now = now or datetime.now(UTC)
-    day = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    week = (now - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day = iso(now - timedelta(days=1))
+    week = iso(now - timedelta(days=7))
     db = archive.db
     out: dict[str, SourceStats] = {}
 
