@@ -11,7 +11,7 @@ one invocation, on the same machine state:
    trafilatura.extract(html, url, include_comments=False) over the same pages, already
    in memory (no HTTP, no storage: the strictest baseline), and the same with
    with_metadata=True;
-2. `newsarchive run` (the real CLI, politeness relaxed: delay 0, host_concurrency 16)
+2. `newsarchive run` (the real CLI, politeness relaxed: delay 0, host_concurrency 4)
    fetching, extracting, capturing (WARC) and storing them: articles/s, the ratio to
    (1), CPU seconds per article by stage, and the peak memory of the whole process tree
    (sum of RSS, and of PSS which counts shared pages once), sampled every 20 ms;
@@ -228,7 +228,7 @@ def newsarchive_run(
         "fetch": {"concurrency": 64, "timeout": 60},
         "defaults": {
             "delay": 0,
-            "host_concurrency": 16,
+            "host_concurrency": 4,
             "max_articles": 10_000_000,
             "capture": capture,
         },

@@ -326,26 +326,36 @@ class Runner:
     async def _drain(
         self, source: Source, counts: SourceCounts, *, refresh: bool, days: float = 0.0
     ) -> None:
-        """Fetch the source's due URLs, never more than max_articles new stories and
-        never more than a few pages in flight."""
+        """Fetch the source's due URLs: never more than max_articles new stories, never
+        more than a few pages in flight, results saved in batches."""
         limit = max(2, source.host_concurrency * 2)
-        reserved = 0  # pages in flight or waiting to be saved
+        inflight = 0  # pages being fetched or extracted
+        unsaved = 0  # their results, waiting in the batcher
         attempted: set[str] = set()
         cursor = [self._first_new_id]  # refresh pages down from stories older than this run
         chunk = max(50, min(500, source.max_articles * 2))
 
-        def room() -> bool:
-            if refresh:
-                return reserved < limit
-            return reserved < limit and counts.new + reserved < source.max_articles
+        def within_budget() -> bool:  # unsaved results may yet be new stories
+            return refresh or counts.new + inflight + unsaved < source.max_articles
 
         def spent() -> bool:
             return not refresh and counts.new >= source.max_articles
 
         def finished(saved: Saved) -> None:
-            nonlocal reserved
-            reserved -= 1
+            nonlocal unsaved
+            unsaved -= 1
             self._count(source, counts, saved)
+            self._wake.set()
+
+        async def one(cand: Candidate) -> None:
+            nonlocal inflight, unsaved
+            try:
+                result = await self._page(source, cand, refresh)
+            finally:
+                inflight -= 1
+            if result is not None:
+                unsaved += 1
+                self._batcher.add(result, finished)
             self._wake.set()
 
         while not self.stopping and not spent():
@@ -356,17 +366,19 @@ class Runner:
                 break
             tasks: list[asyncio.Task[None]] = []
             for cand in batch:
-                while not self.stopping and not room() and not spent():
-                    if self._batcher.pending:
-                        self._batcher.flush()
+                while not self.stopping and not spent():
+                    if inflight < limit and within_budget():
+                        break
+                    if not within_budget() and self._batcher.pending:
+                        self._batcher.flush()  # their outcomes decide what budget is left
                         continue
                     self._wake.clear()
                     await self._wake.wait()
                 if self.stopping or spent():
                     break
                 attempted.add(cand.url)
-                reserved += 1
-                tasks.append(asyncio.create_task(self._page(source, cand, refresh, finished)))
+                inflight += 1
+                tasks.append(asyncio.create_task(one(cand)))
             await asyncio.gather(*tasks)
             self._batcher.flush()
 
@@ -380,19 +392,17 @@ class Runner:
 
     # --- one page ---------------------------------------------------------------------
 
-    async def _page(
-        self, source: Source, cand: Candidate, refresh: bool, done: Callable[[Saved], None]
-    ) -> None:
+    async def _page(self, source: Source, cand: Candidate, refresh: bool) -> PageResult | None:
+        """Fetch and extract one page; None when a stop came before it started."""
         counts = self.counts[source.name]
         async with self._pages:
             if self.stopping:
-                return  # not started: it stays pending for the next run
+                return None  # not started: it stays pending for the next run
             counts.attempted += 1
             result = await self._fetch_and_extract(source, cand, refresh)
         if result.article is not None and not refresh:
             counts.text_chars += len(result.article.text)
-        self._batcher.add(result, done)
-        self._wake.set()  # a waiting _drain may flush this result to make room
+        return result
 
     async def _captured(self, capturing: asyncio.Future[Capture] | None) -> Capture | None:
         if capturing is None:

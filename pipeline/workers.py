@@ -212,6 +212,7 @@ class ExtractPool:
         self.replaced = 0  # workers replaced after a timeout or crash
         self.context = multiprocessing.get_context("forkserver")
         self._slots: list[_Slot] = []
+        self._starting = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __enter__(self) -> ExtractPool:
@@ -264,8 +265,10 @@ class ExtractPool:
             cpu = time.process_time() - started
             self.add_cpu(cpu)
             return Outcome(article, cpu)
-        if not self._slots:
-            self.start()  # lazily: a run with nothing new never starts the workers
+        if not self._slots:  # lazily: a run with nothing new never starts the workers
+            async with self._starting:
+                if not self._slots:  # starting processes blocks: not on the event loop
+                    await asyncio.get_running_loop().run_in_executor(None, self.start)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.jobs.put((job, future))
         return await future
