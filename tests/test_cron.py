@@ -132,8 +132,11 @@ def test_a_stale_lock_left_by_a_killed_run_is_taken_over(workdir: Path, site: Ne
     assert lock.read_text() == ""  # released cleanly afterwards
 
 
+STORIES = 40  # at 2 in flight and 0.2 s a page, a run takes ~4 s: signals land mid-run
+
+
 def _interrupt(workdir: Path, signum: int) -> tuple[int, Path, NewsSite]:
-    site = NewsSite(synthetic_articles(20, seed=6), latency=0.15).start()
+    site = NewsSite(synthetic_articles(STORIES, seed=6), latency=0.2).start()
     config = write_config(
         workdir, [{"name": "s", "url": site.base + "/"}], defaults={"host_concurrency": 2}
     )
@@ -153,15 +156,15 @@ def test_sigterm_finishes_pages_in_flight_records_the_run_and_the_next_run_resum
     try:
         assert code == 128 + signal.SIGTERM
         stored = stored_count(db)
-        assert 3 <= stored < 20
+        assert 3 <= stored < STORIES
         assert query(db, "SELECT status, exit_code FROM runs") == [("interrupted", 143)]
         # Every page that was fetched was saved: nothing fetched is lost.
         fetched = {p for p in site.paths_seen() if p.startswith("/2026/")}
         assert len(fetched) == stored
         assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
-        assert stored_count(db) == 20
+        assert stored_count(db) == STORIES
         urls = query(db, "SELECT url FROM articles")
-        assert len(urls) == len(set(urls)) == 20
+        assert len(urls) == len(set(urls)) == STORIES
     finally:
         site.stop()
 
@@ -182,7 +185,7 @@ def test_sigkill_at_any_moment_leaves_an_intact_db_and_the_next_run_completes(
         assert query(db, "PRAGMA integrity_check") == [("ok",)]
         assert query(db, "SELECT status FROM runs ORDER BY id") == [("killed",), ("finished",)]
         assert query(db, "SELECT count(*), count(DISTINCT canonical_url) FROM articles") == [
-            (20, 20)
+            (STORIES, STORIES)
         ]
         # What the killed run saved is never fetched again; only the batch in flight
         # at the kill may be fetched twice.
