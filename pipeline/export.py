@@ -41,15 +41,21 @@ Row = dict[str, Any]
 
 # --- stream formats ------------------------------------------------------------------
 
-# Line separators that JSON leaves raw but str.splitlines() and some JSONL readers
-# split on; escaped, they decode to the same string.
-_JSON_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
-_JSON_BREAK_RE = re.compile("[\u2028\u2029\x85]")
+# Characters JSON leaves raw but that do harm raw: line separators str.splitlines() and
+# some JSONL readers split on, C1 controls (U+009B is a terminal's CSI), bidirectional
+# overrides and isolates (they disguise text on screen), and lone surrogates (not
+# encodable as UTF-8). Escaped as \uXXXX they decode to the very same string.
+_JSON_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def json_text(value: object, indent: int | None = None) -> str:
+    """`value` as JSON that is safe to print and to split into lines, losing nothing."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def jsonl_line(row: Row) -> str:
-    text = json.dumps(row, ensure_ascii=False)
-    return _JSON_BREAK_RE.sub(lambda m: _JSON_LINE_BREAKS[m.group(0)], text) + "\n"
+    return json_text(row) + "\n"
 
 
 def write_jsonl(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> int:

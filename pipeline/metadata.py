@@ -107,7 +107,7 @@ def _json_objects(tree: LexborHTMLParser) -> list[dict[str, object]]:
             continue
         try:
             data = json.loads(raw, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
             continue
         stack: list[object] = [data]
         while stack:

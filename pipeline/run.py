@@ -42,6 +42,9 @@ BATCH_SIZE = 50  # page results per transaction
 LEARN_FROM = 200  # a source's latest stories that boilerplate is learnt from
 LEARN_EVERY = 50  # new stories after which it is learnt again
 LEARN_MIN = 20  # stories before it is learnt at all
+# A run tries at most this many new URLs per story it may store (max_articles), so a
+# sitemap of dead links or non-story pages cannot make one run request them all.
+ATTEMPTS_PER_ARTICLE = 4
 LEARN_MIN_PAGES, LEARN_MIN_SHARE = 5, 0.2  # a line on 5+ and 20%+ of pages is the site's
 BATCH_SECONDS = 1.0  # ... or whatever arrived within this long
 
@@ -326,8 +329,9 @@ class Runner:
     async def _drain(
         self, source: Source, counts: SourceCounts, *, refresh: bool, days: float = 0.0
     ) -> None:
-        """Fetch the source's due URLs: never more than max_articles new stories, never
-        more than a few pages in flight, results saved in batches."""
+        """Fetch the source's due URLs: never more than max_articles new stories (nor more
+        than ATTEMPTS_PER_ARTICLE x max_articles attempts at new URLs), never more than a
+        few pages in flight, results saved in batches."""
         limit = max(2, source.host_concurrency * 2)
         inflight = 0  # pages being fetched or extracted
         unsaved = 0  # their results, waiting in the batcher
@@ -339,7 +343,11 @@ class Runner:
             return refresh or counts.new + inflight + unsaved < source.max_articles
 
         def spent() -> bool:
-            return not refresh and counts.new >= source.max_articles
+            if refresh:
+                return False
+            if len(attempted) >= source.max_articles * ATTEMPTS_PER_ARTICLE:
+                return True  # a run of dead or non-story links: the rest wait for the next run
+            return counts.new >= source.max_articles
 
         def finished(saved: Saved) -> None:
             nonlocal unsaved

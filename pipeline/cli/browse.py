@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -17,7 +16,14 @@ from rich.text import Text
 
 from ..config import load
 from ..errors import UsageError
-from ..export import FORMATS, ExportOptions, atomic_file, export_stream, export_tree
+from ..export import (
+    FORMATS,
+    ExportOptions,
+    atomic_file,
+    export_stream,
+    export_tree,
+    json_text,
+)
 from ..store import Archive, queries
 from ..store.health import health
 from .app import EXIT_FAILED, cli, config_options, fail, guarded, resolve_db
@@ -82,7 +88,7 @@ def search(
             data = asdict(hit)
             data["snippet"] = plain_snippet(hit.snippet)
             data["rank"] = round(hit.rank, 4)
-            click.echo(json.dumps(data, ensure_ascii=False))
+            click.echo(json_text(data))
         return
     out = stdout()
     if not hits:
@@ -114,7 +120,7 @@ def show(id_or_url: str, config_path: Path, db: Path | None, as_json: bool) -> N
         fail(f"no article {clean_line(id_or_url)!r} in the archive", EXIT_FAILED)
         return
     if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False, indent=2))
+        click.echo(json_text(row, indent=2))
         return
     out = stdout()
     out.print(Text(clean_line(row["title"]) or "(untitled)", style="bold"))
@@ -181,7 +187,7 @@ def stats(config_path: Path, db: Path | None, as_json: bool) -> None:
                 "reasons": h.reasons if h else [],
                 "last_run": h.last_run if h else None,
             }
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data, indent=2))
         return
     out = stdout()
     if not per_source:

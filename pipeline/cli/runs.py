@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
 import time
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from .. import times
 from ..config import Config, load, parse
+from ..export import json_text
 from ..lock import RunLock
 from ..run import Runner, RunReport, SourceCounts, run_archive, select_sources
 from ..store import Archive, queries
@@ -153,7 +153,7 @@ def execute(
             else:
                 report = asyncio.run(coroutine)
     if as_json:
-        click.echo(json.dumps(report_json(report), ensure_ascii=False))
+        click.echo(json_text(report_json(report)))
         return report
     if quiet:  # quiet unless something is wrong: an unhealthy source is
         for name, reasons in report.health.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ import click
 from .. import times
 from ..config import DEFAULT_ARCHIVE, Config, load
 from ..errors import UsageError
+from ..export import json_text
 from ..lock import RunLock
 from ..offline import import_warcs, reextract
 from ..store import Archive
@@ -32,7 +32,7 @@ def _config(config_path: Path, db: Path | None) -> tuple[Config | None, Path]:
 
 def _print(report: object, as_json: bool, summary: str) -> None:
     if as_json:
-        click.echo(json.dumps(asdict(report), ensure_ascii=False))  # type: ignore[call-overload]
+        click.echo(json_text(asdict(report)))  # type: ignore[call-overload]
         return
     click.echo(summary, err=True)
     errors = getattr(report, "errors", [])

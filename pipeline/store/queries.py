@@ -97,7 +97,24 @@ def parse_when(value: str, now: datetime, *, end: bool = False) -> str:
     return iso(parsed)  # a time without a zone is taken as UTC
 
 
+def _utf8(value: str, what: str) -> str:
+    """`value` if it is text SQLite can take. Arguments that were not UTF-8 on the command
+    line reach Python as lone surrogates, which sqlite3 cannot encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise QueryError(f"{what} {shown!r} is not valid UTF-8 text") from None
+    return value
+
+
 def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
+    for name in ("since", "until", "language", "query"):
+        value = getattr(filters, name)
+        if value:
+            _utf8(value, name)
+    for source in filters.sources:
+        _utf8(source, "source")
     clauses: list[str] = []
     params: list[Any] = []
     if filters.sources:
@@ -132,6 +149,7 @@ def search(
 ) -> list[Hit]:
     """Full-text search over title and text, best matches first (bm25, titles weigh 10x)."""
     now = now or datetime.now(UTC)
+    _utf8(query, "search query")
     clauses, params = _where(filters, now)
     where = "".join(f" AND {c}" for c in clauses)
     sql = (
@@ -160,8 +178,11 @@ def article(archive: Archive, id_or_url: str) -> dict[str, Any] | None:
     cols = ", ".join(ARTICLE_COLUMNS)
     db = archive.db
     row = None
-    if id_or_url.strip().isdigit():
-        row = db.execute(f"SELECT {cols} FROM articles WHERE id = ?", (int(id_or_url),)).fetchone()
+    _utf8(id_or_url, "id or URL")
+    if id_or_url.strip().isascii() and id_or_url.strip().isdigit():
+        number = int(id_or_url)
+        if number < 2**63:  # beyond SQLite's integers: no such story
+            row = db.execute(f"SELECT {cols} FROM articles WHERE id = ?", (number,)).fetchone()
     else:
         from ..urls import canonicalize
 
