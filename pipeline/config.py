@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from . import config_checks as c
+from .config_checks import Check
 from .errors import ConfigError
 from .models import ExtractOptions
-from .urls import canonicalize
 
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_ARCHIVE = "archive/news.db"
 DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://example.org/newsarchive)"
-_NAME = re.compile(r"^[a-z0-9-]+$")
-_LANG = re.compile(r"^[a-z]{2}$")
+_NAME = re.compile(r"[a-z0-9-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,150 +95,51 @@ class Config:
         return next((s for s in self.sources if s.name == name), None)
 
 
-# --- the schema ---------------------------------------------------------------------
-
-Check = Callable[[Any], Any]  # returns the converted value or raises ValueError(message)
-
-
-def _int(low: int, high: int | None = None) -> Check:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"must be a whole number, not {_show(value)}")
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"must be {span}, not {value}")
-        return value
-
-    return check
-
-
-def _number(low: float, high: float | None = None) -> Check:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"must be a number, not {_show(value)}")
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"must be {span}, not {value}")
-        return float(value)
-
-    return check
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, not {_show(value)}")
-    return value
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"must be a non-empty string, not {_show(value)}")
-    return value.strip()
-
-
-def _http_url(value: Any) -> str:
-    text = _text(value)
-    if canonicalize(text) is None or "://" not in text:
-        raise ValueError(f"must be an absolute http:// or https:// URL, not {text!r}")
-    return text  # kept as written: a feed may need every query parameter
-
-
-def _language(value: Any) -> str:
-    text = _text(value).lower()
-    if not _LANG.match(text):
-        raise ValueError(f"must be a two-letter ISO 639-1 code such as 'en', not {value!r}")
-    return text
-
-
-def _regex(value: Any) -> re.Pattern[str]:
-    text = _text(value)
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"{text!r} is not a valid regular expression ({exc})") from None
-
-
-_PROBE = LexborHTMLParser("<html><body><p>probe</p></body></html>")
-
-
-def _selector(value: Any) -> str:
-    text = _text(value)
-    try:
-        _PROBE.css(text)
-    except SelectolaxError:
-        raise ValueError(f"{text!r} is not a valid CSS selector") from None
-    return text
-
-
-def _list_of(item: Check) -> Check:
-    def check(value: Any) -> tuple[Any, ...]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise ValueError(f"must be a list, not {_show(value)}")
-        out = []
-        for index, element in enumerate(value):
-            try:
-                out.append(item(element))
-            except ValueError as exc:
-                raise ValueError(f"item {index + 1}: {exc}") from None
-        return tuple(out)
-
-    return check
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    kind = {str: "text", list: "a list", dict: "a mapping", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
-    return f"{kind} {value!r}" if not isinstance(value, dict | list) else kind
-
+# --- the schema (the checks are in config_checks) ---------------------------------------
 
 _FETCH: dict[str, Check] = {
-    "user_agent": _text,
-    "concurrency": _int(1, 1000),
-    "timeout": _number(0.1, 3600),
-    "retries": _int(0, 20),
-    "backoff": _number(0, 600),
-    "max_bytes": _int(1024),
-    "allow_private": _bool,
-    "revalidate_hours": _number(0),
+    "user_agent": c.user_agent,
+    "concurrency": c.whole(1, 1000),
+    "timeout": c.number(0.1, 3600),
+    "retries": c.whole(0, 20),
+    "backoff": c.number(0, 600),
+    "max_bytes": c.whole(1024, c.MAX_BYTES),
+    "allow_private": c.boolean,
+    "revalidate_hours": c.number(0, c.MAX_HOURS),
 }
 
 # Keys a source may set, and that `defaults:` may set for every source.
 _PER_SOURCE: dict[str, Check] = {
-    "delay": _number(0, 3600),
-    "host_concurrency": _int(1, 100),
-    "max_articles": _int(1),
-    "respect_robots": _bool,
-    "min_text_length": _int(0),
-    "refresh_after": _number(0),
-    "refresh_every": _number(0),
-    "capture": _bool,
-    "language": _language,
-    "include": _list_of(_regex),
-    "exclude": _list_of(_regex),
-    "drop": _list_of(_selector),
+    "delay": c.number(0, 3600),
+    "host_concurrency": c.whole(1, 100),
+    "max_articles": c.whole(1),
+    "respect_robots": c.boolean,
+    "min_text_length": c.whole(0, c.MAX_BYTES),
+    "refresh_after": c.number(0, c.MAX_DAYS),
+    "refresh_every": c.number(0, c.MAX_HOURS),
+    "capture": c.boolean,
+    "language": c.language,
+    "include": c.list_of(c.regex),
+    "exclude": c.list_of(c.regex),
+    "drop": c.list_of(c.selector),
 }
 _SOURCE_ONLY: dict[str, Check] = {
-    "name": _text,
-    "url": _http_url,
-    "feeds": _list_of(_http_url),
-    "sitemaps": _list_of(_http_url),
-    "listings": _list_of(_http_url),
+    "name": c.text,
+    "url": c.http_url,
+    "feeds": c.list_of(c.http_url),
+    "sitemaps": c.list_of(c.http_url),
+    "listings": c.list_of(c.http_url),
 }
 _WARC: dict[str, Check] = {
-    "dir": _text,
-    "max_file_mb": _int(1),
-    "compression": _int(1, 9),
+    "dir": c.file_path,
+    "max_file_mb": c.whole(1),
+    "compression": c.whole(1, 9),
 }
 _TOP = ("archive", "fetch", "defaults", "sources", "warc", "near_duplicate_threshold")
 
 
 def _unknown(key: object, known: Any) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+    close = difflib.get_close_matches(c.label(key), [str(k) for k in known], n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown key{hint}; known keys: {', '.join(sorted(known))}"
 
@@ -248,7 +148,9 @@ def _mapping(value: Any, what: str, path: str, source: str | None = None) -> Map
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{what} must be a mapping, not {_show(value)}", path=path, source=source)
+        raise ConfigError(
+            f"{what} must be a mapping, not {c.show(value)}", path=path, source=source
+        )
     return value
 
 
@@ -261,12 +163,13 @@ def _apply(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
+        name = prefix + c.label(key)
         if key not in table:
-            raise ConfigError(_unknown(key, table), path=path, source=source, key=prefix + str(key))
+            raise ConfigError(_unknown(key, table), path=path, source=source, key=name)
         try:
             out[key] = table[key](value)
         except ValueError as exc:
-            raise ConfigError(str(exc), path=path, source=source, key=prefix + str(key)) from None
+            raise ConfigError(str(exc), path=path, source=source, key=name) from None
     return out
 
 
@@ -275,7 +178,7 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
     top = _mapping(data, "the file", path)
     for key in top:
         if key not in _TOP:
-            raise ConfigError(_unknown(key, _TOP), path=path, key=str(key))
+            raise ConfigError(_unknown(key, _TOP), path=path, key=c.label(key))
     fetch = FetchSettings(
         **_apply(_FETCH, _mapping(top.get("fetch"), "fetch", path), path, None, "fetch.")
     )
@@ -286,15 +189,13 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
     if raw_sources is None or raw_sources == []:
         raise ConfigError("no sources: add a 'sources:' list", path=path, key="sources")
     if not isinstance(raw_sources, list):
-        raise ConfigError(f"must be a list, not {_show(raw_sources)}", path=path, key="sources")
+        raise ConfigError(f"must be a list, not {c.show(raw_sources)}", path=path, key="sources")
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_sources):
-        label = (
-            raw.get("name")
-            if isinstance(raw, dict) and isinstance(raw.get("name"), str)
-            else f"#{index + 1}"
-        )
+        given = raw.get("name") if isinstance(raw, dict) else None
+        label = given if isinstance(given, str) and given.strip() else f"#{index + 1}"
+        label = label if c.label(label) == label else f"#{index + 1}"  # one printable line
         entry = _mapping(raw, "a source", path, label)
         table = {**_SOURCE_ONLY, **_PER_SOURCE}
         values = {**defaults, **_apply(table, entry, path, label)}
@@ -302,9 +203,9 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
             if required not in values:
                 raise ConfigError("is required", path=path, source=label, key=required)
         name = values["name"]
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise ConfigError(
-                f"must be lower-case letters, digits and '-', not {name!r}",
+                f"must be lower-case letters, digits and '-', not {c.brief(name)}",
                 path=path,
                 source=label,
                 key="name",
@@ -323,12 +224,12 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
         compression=warc_values.get("compression", 3),
     )
     try:
-        near = _number(0.3, 1.0)(top.get("near_duplicate_threshold", 0.7))
+        near = c.number(0.3, 1.0)(top.get("near_duplicate_threshold", 0.7))
     except ValueError as exc:
         raise ConfigError(str(exc), path=path, key="near_duplicate_threshold") from None
     archive = top.get("archive", DEFAULT_ARCHIVE)
     try:
-        archive_path = Path(_text(archive))
+        archive_path = Path(c.file_path(archive))
     except ValueError as exc:
         raise ConfigError(str(exc), path=path, key="archive") from None
     if base_dir is not None and not archive_path.is_absolute():
@@ -350,15 +251,17 @@ def load(path: str | Path) -> Config:
         raw = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", path=str(file)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
         raise ConfigError(f"cannot read: {exc}", path=str(file)) from None
     try:
-        data = yaml.safe_load(raw)
+        data = c.read_yaml(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"not valid YAML{where}: {problem}", path=str(file)) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply to read", path=str(file)) from None
     return parse(data, str(file), file.resolve().parent)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,95 @@ GOOD = {"name": "a", "url": "https://news.example/"}
         ),
         ({"sources": "a"}, "key 'sources': must be a list"),
         ([1, 2], "the file must be a mapping"),
+        # values the run could not use: they used to pass, or escape as other exceptions
+        (
+            {"fetch": {"revalidate_hours": 10**400}, "sources": [GOOD]},
+            "key 'fetch.revalidate_hours': must be from 0 to 876000, not a 401-digit number",
+        ),
+        (
+            {"sources": [{**GOOD, "refresh_after": 10**400}]},
+            "source 'a': key 'refresh_after': must be from 0 to 36500, not a 401-digit number",
+        ),
+        (
+            {"sources": [{**GOOD, "min_text_length": 10**5000}]},
+            "key 'min_text_length': must be from 0 to 1000000000, not a 5001-digit number",
+        ),
+        (
+            {"fetch": {"revalidate_hours": math.inf}, "sources": [GOOD]},
+            "key 'fetch.revalidate_hours': must be a finite number, not .inf",
+        ),
+        (
+            {"fetch": {"timeout": math.nan}, "sources": [GOOD]},
+            "key 'fetch.timeout': must be a finite number, not .nan",
+        ),
+        (
+            {"near_duplicate_threshold": math.nan, "sources": [GOOD]},
+            "key 'near_duplicate_threshold': must be a finite number, not .nan",
+        ),
+        (
+            {"sources": [{**GOOD, "refresh_every": 1e300}]},
+            "key 'refresh_every': must be from 0 to 876000, not 1e+300",
+        ),
+        (
+            {"sources": [{**GOOD, "include": ["(" * 2000 + ")" * 2000]}]},
+            "key 'include': item 1: '(((",
+        ),
+        (
+            {"sources": [{**GOOD, "include": ["(" * 2000 + ")" * 2000]}]},
+            "... is nested too deeply to compile",
+        ),
+        (
+            {"sources": [{**GOOD, "exclude": ["a{4294967296}"]}]},
+            "key 'exclude': item 1: 'a{4294967296}' is not a valid regular expression "
+            "(the repetition number is too large)",
+        ),
+        (
+            {"sources": [{**GOOD, "exclude": ["[[a]"]}]},
+            "key 'exclude': item 1: '[[a]' is ambiguous (Possible nested set at position 1)",
+        ),
+        (
+            {"fetch": {"user_agent": "newsarchive/1 (é)"}, "sources": [GOOD]},
+            "key 'fetch.user_agent': must be printable ASCII to be sent as an HTTP header, "
+            "not 'newsarchive/1 (é)'",
+        ),
+        (
+            {"fetch": {"user_agent": "bot\r\nX-Injected: 1"}, "sources": [GOOD]},
+            "key 'fetch.user_agent': must be printable ASCII to be sent as an HTTP header, "
+            "not 'bot\\r\\nX-Injected: 1'",
+        ),
+        (
+            {"fetch": {"user_agent": "/1.0"}, "sources": [GOOD]},
+            "key 'fetch.user_agent': must begin with a product name such as 'newsarchive/0.1'",
+        ),
+        (
+            {"fetch": {"max_bytes": 10**30}, "sources": [GOOD]},
+            "key 'fetch.max_bytes': must be from 1024 to 1000000000, not a 31-digit number",
+        ),
+        (
+            {"fetch": {"max_bytes": 1_000_000_001}, "sources": [GOOD]},
+            "key 'fetch.max_bytes': must be from 1024 to 1000000000, not 1000000001",
+        ),
+        (
+            {"archive": "news\x00.db", "sources": [GOOD]},
+            "key 'archive': must be a path without NUL characters, not 'news\\x00.db'",
+        ),
+        (
+            {"warc": {"dir": "w\x00"}, "sources": [GOOD]},
+            "key 'warc.dir': must be a path without NUL characters",
+        ),
+        (
+            {"sources": [{**GOOD, "url": "https://a.example/\ud800"}]},
+            "key 'url': must be Unicode text, but 'https://a.example/\\ud800' holds a lone "
+            "surrogate",
+        ),
+        (
+            {"sources": [{**GOOD, "name": "a\nb"}]},
+            "source '#1': key 'name': must be lower-case letters, digits and '-', not 'a\\nb'",
+        ),
+        (
+            {"sources": [{**GOOD, "ex\nclude": 1}]},
+            "source 'a': key 'ex\\nclude': unknown key",
+        ),
     ],
 )
 def test_invalid_configs_name_file_source_and_key(data: object, message: str) -> None:
@@ -102,6 +192,65 @@ def test_archive_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
     file = tmp_path / "conf" / "sources.yaml"
     file.write_text("archive: data/x.db\nsources:\n  - name: a\n    url: https://a.example/\n")
     assert load(file).archive == tmp_path / "conf" / "data" / "x.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 5000 + "]" * 5000, "not valid YAML: nested too deeply to read"),
+        ("{a: " * 3000 + "1" + "}" * 3000, "not valid YAML: nested too deeply to read"),
+        (
+            'fetch: {user_agent: "\\U00110000"}',
+            "not valid YAML at line 1, column 24: found an escape past U+10FFFF",
+        ),
+        ('archive: "\\U80000000"', "found an escape past U+10FFFF, which is no character"),
+        (
+            "sources:\n  - {name: a, url: 2024-13-45}\n",
+            "not valid YAML at line 2, column 20: cannot read '2024-13-45' as timestamp "
+            "(month must be in 1..12)",
+        ),
+        ("archive: !!int ''\n", "line 1, column 10: cannot read '' as int"),
+        ("archive: !!timestamp soon\n", "cannot read 'soon' as timestamp"),
+        ("archive: !!bool maybe\n", "cannot read 'maybe' as bool"),
+        ("fetch: {retries: " + "9" * 5000 + "}", "as int (Exceeds the limit (4300 digits)"),
+    ],
+    ids=[
+        "deep-list",
+        "deep-map",
+        "escape",
+        "escape-past-int",
+        "date",
+        "int",
+        "stamp",
+        "bool",
+        "digits",
+    ],
+)
+def test_yaml_the_parser_cannot_read_is_a_config_error(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    file = tmp_path / "sources.yaml"
+    file.write_text(text, "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load(file)
+    assert str(caught.value).startswith(f"{file}: not valid YAML")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_values_at_the_limits_are_accepted() -> None:
+    config = parse(
+        {
+            "fetch": {
+                "max_bytes": 1_000_000_000,
+                "revalidate_hours": 876_000,
+                "user_agent": "Mozilla/5.0 (compatible; newsarchive/0.1; +https://x.example/)",
+            },
+            "sources": [{**GOOD, "refresh_after": 36_500, "include": [r"[\[]a"]}],
+        }
+    )
+    assert config.fetch.max_bytes == 1_000_000_000 and config.fetch.revalidate_hours == 876_000.0
+    assert config.sources[0].refresh_after == 36_500.0
 
 
 def test_yaml_syntax_errors_give_line_and_column(tmp_path: Path) -> None:

@@ -100,6 +100,18 @@ def test_readonly_open_of_a_missing_archive_is_a_clear_error(tmp_path: Path) -> 
     assert not (tmp_path / "none.db").exists()
 
 
+def test_readonly_open_takes_the_named_file_even_with_uri_characters(tmp_path: Path) -> None:
+    # "?" and "#" would end the path of an unescaped SQLite URI: "a?b.db" opened "a".
+    (tmp_path / "news").write_bytes(b"not a database")
+    path = tmp_path / "news?mode=rw#x %41.db"
+    with Archive.open(path) as writable:
+        assert stored(writable, "https://a.example/1", article("https://a.example/1")) == "new"
+    with Archive.open(path, readonly=True) as readonly:
+        assert readonly.db.execute("SELECT count(*) FROM articles").fetchone() == (1,)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            readonly.db.execute("DELETE FROM articles")
+
+
 def test_same_text_elsewhere_is_a_duplicate_not_a_new_story(archive: Archive) -> None:
     assert stored(archive, "https://a.example/1", article("https://a.example/1")) == "new"
     copy = article(

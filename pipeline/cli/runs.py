@@ -175,7 +175,7 @@ def execute(
 )
 @click.option(
     "--refresh-after",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=36500),
     metavar="DAYS",
     help="Also re-fetch stored articles younger than DAYS to pick up edits.",
 )

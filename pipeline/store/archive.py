@@ -107,7 +107,7 @@ class Archive:
             if readonly:
                 if not file.exists():
                     raise StoreError(f"{file}: no archive here (run `newsarchive run` first)")
-                conn = sqlite3.connect(f"file:{file.resolve()}?mode=ro", uri=True)
+                conn = sqlite3.connect(_readonly_uri(file), uri=True)
                 db = sqlite_utils.Database(conn)
             else:
                 file.parent.mkdir(parents=True, exist_ok=True)
@@ -122,9 +122,7 @@ class Archive:
                 if _version(db) < SCHEMA_VERSION:  # upgrade it first, if we may write it
                     db.conn.close()
                     cls._upgrade(file)
-                    db = sqlite_utils.Database(
-                        sqlite3.connect(f"file:{file.resolve()}?mode=ro", uri=True)
-                    )
+                    db = sqlite_utils.Database(sqlite3.connect(_readonly_uri(file), uri=True))
                     db.execute("PRAGMA query_only=ON")
                 _check_version(db, file)
         except sqlite3.DatabaseError as exc:
@@ -698,6 +696,12 @@ class Archive:
 
 def _version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _readonly_uri(file: Path) -> str:
+    """An SQLite URI opening `file` read-only; as_uri() percent-encodes the path, so a
+    name with ? or # in it opens that file and no other."""
+    return file.resolve().as_uri() + "?mode=ro"
 
 
 def _check_version(db: sqlite_utils.Database, file: Path) -> None:
