@@ -20,7 +20,8 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │       ├── TooLargeError       body over max_bytes after decompression
     │       ├── RedirectError       loop, more than 10 hops, bad Location
     │       ├── RobotsDisallowed    robots.txt forbids the URL
-    │       └── BlockedURLError     scheme or address refused (SSRF policy)
+    │       ├── BlockedURLError     scheme or address refused (SSRF policy)
+    │       └── InvalidURLError     an address no request can be made to (bad IDNA host)
     ├── DiscoveryError              one feed or sitemap is unusable       (.url)
     │   └── UnsafeXMLError          entity expansion / external entities refused
     ├── ExtractionError             one page could not be extracted       (.url)
@@ -161,6 +162,11 @@ class RobotsDisallowed(PermanentFetchError):
 class BlockedURLError(PermanentFetchError):
     """Refused by the fetch policy: a scheme other than http(s), or an address
     (loopback, private, link-local, multicast, unspecified) the user did not opt in to."""
+
+
+class InvalidURLError(PermanentFetchError):
+    """An address that parses but cannot be requested: a host that is not valid IDNA
+    ("xn--", "xn--ls8h.la") or too long for DNS (a label over 63 letters)."""
 
 
 class DiscoveryError(NewsarchiveError):

@@ -3,11 +3,14 @@ delay, robots.txt, redirects checked hop by hop, retries with backoff and
 Retry-After, conditional GET, size caps after decompression, charset decisions.
 
 Clock, sleep and randomness come in through `Timing`, so tests never sleep.
+`Fetcher.for_source` gives the view of the fetcher a source fetches through: its
+requests carry the origins the source opted in to private addresses (see netguard).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import random
 import time
@@ -28,6 +31,7 @@ from .errors import (
     FetchError,
     FetchTimeout,
     HTTPStatusError,
+    InvalidURLError,
     NotHTMLError,
     RedirectError,
     RobotsDisallowed,
@@ -36,6 +40,7 @@ from .errors import (
     TransientFetchError,
 )
 from .models import Fetched
+from .netguard import OPT_IN, Origin
 from .times import iso, parse
 from .urls import host_of, is_http_url, origin_of
 
@@ -90,6 +95,11 @@ class _Redirect:
     location: str
 
 
+@dataclass(slots=True)
+class _Tally:
+    requests: int = 0  # shared by a fetcher and its per-source views
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
     if not value:
@@ -136,11 +146,25 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._rules: dict[str, HostRules] = {}
         self._agent = robots_token(settings.user_agent)
-        self.requests = 0  # HTTP requests sent, retries and redirects included
+        self._tally = _Tally()
+        self._opt_in: frozenset[Origin] = frozenset()
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent, retries and redirects included (by every view)."""
+        return self._tally.requests
 
     @property
     def max_bytes(self) -> int:
         return self._settings.max_bytes
+
+    def for_source(self, opt_in: frozenset[Origin]) -> Fetcher:
+        """This fetcher as one source fetches through it: the same client, limits,
+        politeness and robots.txt, its requests marked with the origins the source's own
+        configuration opted in (netguard.opted_in) — only they may be private addresses."""
+        view = copy.copy(self)  # shallow: the host table, semaphores and tally are shared
+        view._opt_in = opt_in
+        return view
 
     # --- politeness ---------------------------------------------------------------
 
@@ -248,11 +272,11 @@ class Fetcher:
 
         Raises a FetchError subclass; a 304 answer to a conditional GET comes back as
         Fetched(not_modified=True)."""
-        headers: dict[str, str] = {}
+        headers: dict[bytes, bytes] = {}  # as received (latin-1): httpx takes str as ASCII
         if etag:
-            headers["If-None-Match"] = etag
+            headers[b"If-None-Match"] = etag.encode("latin-1", "replace")
         if last_modified:
-            headers["If-Modified-Since"] = last_modified
+            headers[b"If-Modified-Since"] = last_modified.encode("latin-1", "replace")
         attempt = 0
         while True:
             try:
@@ -276,13 +300,14 @@ class Fetcher:
         return wait
 
     async def _follow(
-        self, url: str, kind: Kind, headers: dict[str, str], gzip_file: bool
+        self, url: str, kind: Kind, headers: dict[bytes, bytes], gzip_file: bool
     ) -> Fetched:
         seen = {url}
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             if not is_http_url(current):
                 raise BlockedURLError(current, "only http and https URLs are fetched")
+            _check_address(current)
             if kind != "robots":
                 await self._check_robots(current)
             result = await self._request(current, kind, headers, gzip_file)
@@ -290,7 +315,10 @@ class Fetcher:
                 if current != url:
                     return replace(result, requested_url=url)
                 return result
-            target = urljoin(current, result.location.strip())
+            try:
+                target = urljoin(current, result.location.strip())
+            except ValueError as exc:
+                raise RedirectError(url, f"unusable Location {result.location!r}: {exc}") from None
             if not is_http_url(target):
                 raise RedirectError(url, f"redirect to a non-http URL {target!r}")
             if target in seen:
@@ -300,17 +328,20 @@ class Fetcher:
         raise RedirectError(url, f"more than {MAX_REDIRECTS} redirects")
 
     async def _request(
-        self, url: str, kind: Kind, headers: dict[str, str], gzip_file: bool
+        self, url: str, kind: Kind, headers: dict[bytes, bytes], gzip_file: bool
     ) -> Fetched | _Redirect:
         host = self._host(url)
         async with host.slots:
             await self._wait_turn(host)
             async with self._global:
-                self.requests += 1
+                self._tally.requests += 1
+                extensions = {OPT_IN: self._opt_in} if self._opt_in else None
                 try:
                     async with asyncio.timeout(self._settings.timeout):
-                        request = self._client.build_request("GET", url, headers=headers)
-                        response = await self._client.send(request, stream=True)
+                        request = self._client.build_request(
+                            "GET", url, headers=headers, extensions=extensions
+                        )
+                        response = await self._send(request, url)
                         try:
                             return await self._read(response, url, kind, gzip_file)
                         finally:
@@ -327,6 +358,23 @@ class Fetcher:
                     raise BlockedURLError(url, str(exc)) from None
                 except BlockedURLError as exc:
                     raise BlockedURLError(url, exc.reason) from None
+                except InvalidURLError as exc:
+                    raise InvalidURLError(url, exc.reason) from None
+
+    async def _send(self, request: httpx.Request, url: str) -> httpx.Response:
+        """client.send, with the errors httpx raises while it reads a redirect's Location
+        (it does so even when not following redirects) made RedirectErrors."""
+        try:
+            return await self._client.send(request, stream=True)
+        except httpx.RemoteProtocolError as exc:
+            # A Location httpx cannot parse: a protocol error, the InvalidURL its context.
+            if isinstance(exc.__context__, httpx.InvalidURL):
+                raise RedirectError(url, f"unusable Location: {exc.__context__}") from None
+            raise
+        except UnicodeError as exc:
+            # The request's own host was checked (_check_address): this is the host of
+            # the Location, which httpx cannot IDNA-decode ("http://xn--/").
+            raise RedirectError(url, f"unusable Location host: {exc}") from None
 
     async def _read(
         self, response: httpx.Response, url: str, kind: Kind, gzip_file: bool
@@ -400,6 +448,21 @@ class Fetcher:
         except BadEncoding as exc:
             raise ConnectError(url, f"corrupt {encoding} content: {exc}") from None
         return raw, (raw if body == raw else body)
+
+
+def _check_address(url: str) -> None:
+    """Raise InvalidURLError for an http(s) URL no request can be made to: one httpx
+    cannot parse, a host it cannot IDNA-decode ("xn--", "xn--ls8h.la"), or a host name
+    DNS cannot carry (a label over 63 letters, a name over 253)."""
+    try:
+        parsed = httpx.URL(url)
+        if not parsed.host:  # .host IDNA-decodes, as httpx does for every request
+            raise InvalidURLError(url, "no host")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise InvalidURLError(url, f"unusable address: {exc}") from None
+    host = parsed.raw_host.decode("ascii")
+    if ":" not in host and (len(host) > 253 or any(len(x) > 63 for x in host.split("."))):
+        raise InvalidURLError(url, f"{host} is too long for a DNS name")
 
 
 def _looks_like_html(body: bytes) -> bool:

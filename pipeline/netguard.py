@@ -4,10 +4,17 @@ Every TCP connection goes through `GuardedBackend.connect_tcp`, which resolves t
 host once, refuses addresses on loopback, private, shared, link-local (cloud
 metadata), multicast, reserved or unspecified networks, and connects to the very
 address it checked — so DNS rebinding cannot slip a private address past the check.
-Hosts the user wrote into sources.yaml (a source's url, feeds, sitemaps, listings)
-are opted in, and `fetch.allow_private: true` opts everything in. Proxies configured
-through the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as curl reads
-them) are the user's choice and are used as they are.
+
+Opt-ins are per source: the hosts the user wrote into a source's entry in sources.yaml
+(its url, feeds, sitemaps, listings) may be on any address for that source's own
+fetches only. The source's fetcher marks each request with them (the OPT_IN request
+extension); `GuardedTransport` sends a request to an origin its source opted in through
+a pool of its own, where any address is allowed, and every other request through the
+guarded pool — so a connection opened to one source's intranet host is never reused
+for another source's link there. `fetch.allow_private: true` opts everything in, and
+`AddressPolicy.opted_in_hosts` opts hosts in for every request (tools, tests). Proxies
+configured through the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as
+curl reads them) are the user's choice and are used as they are.
 """
 
 from __future__ import annotations
@@ -15,17 +22,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from types import TracebackType
 
 import httpcore
 import httpx
 from httpx._utils import get_environment_proxies  # httpx's own curl-compatible reading
 
-from .errors import BlockedURLError
+from .errors import BlockedURLError, InvalidURLError
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Origin = tuple[str, int]  # (host as connected to: lower-case ASCII, IPv6 unbracketed; port)
+OPT_IN = "newsarchive.opt_in"  # request extension: frozenset[Origin] its source opted in
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not "private" to Python
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -57,7 +68,31 @@ async def system_resolver(host: str, port: int) -> list[str]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
+    except UnicodeError as exc:  # a label over 63 letters: no DNS name at all
+        raise InvalidURLError(f"http://{host}/", f"{host} is no DNS name ({exc})") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def origin_key(url: httpx.URL) -> Origin:
+    """The origin a request to `url` connects to, in the form opt-ins are kept in."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme, 0)
+    return url.raw_host.decode("ascii").lower(), port
+
+
+def opted_in(urls: Iterable[str]) -> frozenset[Origin]:
+    """The origins a source's own addresses opt in to any address, for that source's
+    fetches: each URL's host on its port — on both 80 and 443 when the URL names no
+    port, so the site's own move from http to https stays allowed."""
+    origins: set[Origin] = set()
+    for url in urls:
+        try:
+            parsed = httpx.URL(url)
+            host, port = origin_key(parsed)
+        except (httpx.InvalidURL, UnicodeError):
+            continue
+        if host:
+            origins.update((host, p) for p in ((port,) if parsed.port else (80, 443)))
+    return frozenset(origins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +133,20 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        return await self.connect(host, port, timeout, local_address, socket_options)
+
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        *,
+        opted_in: bool = False,
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve `host` once, check every address (unless the requesting source
+        opted this origin in), and connect to one of the addresses checked."""
         try:
             ipaddress.ip_address(host.strip("[]"))
             addresses = [host.strip("[]")]
@@ -105,8 +154,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = await self._resolver(host, port)
         if not addresses:
             raise httpcore.ConnectError(f"{host} has no address")
-        for address in addresses:
-            self._policy.check(host, address)
+        if not opted_in:
+            for address in addresses:
+                self._policy.check(host, address)
         last: Exception | None = None
         for address in addresses:
             try:
@@ -134,8 +184,52 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _OptedInBackend(httpcore.AsyncNetworkBackend):
+    """GuardedBackend for origins the requesting source opted in: any address."""
+
+    def __init__(self, guarded: GuardedBackend) -> None:
+        self._guarded = guarded
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._guarded.connect(
+            host, port, timeout, local_address, socket_options, opted_in=True
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedURLError(path, "unix sockets are never used")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._guarded.sleep(seconds)
+
+
+def _pool(
+    limits: httpx.Limits, backend: httpcore.AsyncNetworkBackend, ssl_context: ssl.SSLContext
+) -> httpcore.AsyncConnectionPool:
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
+    )
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport, connecting through GuardedBackend."""
+    """httpx's transport, connecting through GuardedBackend. A request to an origin its
+    source opted in (the OPT_IN extension) goes through a second pool, whose connections
+    may be to any address and are never shared with requests of other sources."""
 
     def __init__(
         self,
@@ -143,15 +237,32 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         resolver: Resolver = system_resolver,
         limits: httpx.Limits | None = None,
     ) -> None:
-        super().__init__(retries=0)
+        ssl_context = httpx.create_ssl_context()
+        super().__init__(verify=ssl_context, retries=0)
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=50)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy, resolver),
-        )
+        guarded = GuardedBackend(policy, resolver)
+        self._pool = _pool(limits, guarded, ssl_context)
+        self._opted_in = httpx.AsyncHTTPTransport(verify=ssl_context, retries=0)
+        self._opted_in._pool = _pool(limits, _OptedInBackend(guarded), ssl_context)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        opt_in = request.extensions.get(OPT_IN)
+        if opt_in and origin_key(request.url) in opt_in:
+            return await self._opted_in.handle_async_request(request)
+        return await super().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._opted_in.aclose()
+        await super().aclose()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:  # what `async with AsyncClient(...)` calls instead of aclose
+        await self._opted_in.__aexit__(exc_type, exc_value, traceback)
+        await super().__aexit__(exc_type, exc_value, traceback)
 
 
 def make_client(

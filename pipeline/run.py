@@ -30,7 +30,7 @@ from .discover import discover
 from .errors import CaptureError, ExtractionError, FetchError, ServerError, UsageError
 from .fetch import Fetcher, HostRules, Timing
 from .models import Candidate, Capture, Fetched, PageResult
-from .netguard import AddressPolicy, make_client
+from .netguard import AddressPolicy, make_client, opted_in
 from .store import Archive, Saved
 from .store.health import health
 from .times import iso as _iso
@@ -178,6 +178,12 @@ class Runner:
         self.on_event = on_event or (lambda kind, source, detail: None)
         self.capturer = capturer
         self.counts = {s.name: SourceCounts() for s in self.sources}
+        # Each source fetches through its own view: its configured hosts are opted in
+        # to private addresses for its own fetches only (netguard).
+        self._fetchers = {
+            s.name: fetcher.for_source(opted_in((s.url, *s.feeds, *s.sitemaps, *s.listings)))
+            for s in self.sources
+        }
         self.stop_signal: int | None = None
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -283,7 +289,7 @@ class Runner:
         now = self.timing.utcnow()
         revalidate = timedelta(hours=self.config.fetch.revalidate_hours)
         discovery = asyncio.create_task(
-            discover(source, self.fetcher, self.archive, now, revalidate)
+            discover(source, self._fetchers[source.name], self.archive, now, revalidate)
         )
         stopped = asyncio.create_task(self._stopped.wait())
         await asyncio.wait({discovery, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -431,7 +437,9 @@ class Runner:
         if refresh:
             etag, last_modified = self.archive.article_conditional(cand.url)
         try:
-            fetched = await self.fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
+            fetched = await self._fetchers[source.name].fetch(
+                cand.url, etag=etag, last_modified=last_modified
+            )
         except FetchError as exc:
             log.info("%s: %s", source.name, exc)
             return PageResult(
@@ -506,7 +514,9 @@ def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
 
 
 def hosts_of(config: Config) -> frozenset[str]:
-    """Hosts the user wrote into the config (opted in to any address)."""
+    """Every host the user wrote into the config: opting them all in for every fetch
+    (AddressPolicy.opted_in_hosts) is for tools and tests; a run opts a source's hosts
+    in for that source's own fetches only (Fetcher.for_source)."""
     hosts = set()
     for source in config.sources:
         for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):
@@ -530,7 +540,7 @@ async def run_archive(
     writer are made here and handed down. SIGTERM and SIGINT ask the run to stop
     gracefully."""
     selected = list(sources if sources is not None else config.sources)
-    policy = AddressPolicy(config.fetch.allow_private, hosts_of(config))
+    policy = AddressPolicy(config.fetch.allow_private)  # opt-ins are per source (Runner)
     capturer = None
     if any(s.capture for s in selected):
         capturer = CaptureThread(

@@ -2,9 +2,11 @@
 
 `canonicalize` is the one place that decides when two addresses are the same story:
 lower-case scheme and host (IDNA hosts stay in their ASCII form), default ports and
-fragments and credentials removed, dot segments resolved, percent-encoding
-normalised, tracking parameters (utm_*, fbclid, gclid, ... — courlan's list) removed
-and the remaining query parameters sorted. It is idempotent and never raises.
+fragments and credentials removed, dot segments resolved (a "%2E" counts as a dot, as
+in browsers; a path beginning with "//" stays a path), percent-encoding normalised,
+tracking parameters (utm_*, fbclid, gclid, ... — courlan's list) removed and the
+remaining query parameters sorted. It is idempotent and never raises; text that is
+not text (a lone surrogate) is no address.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from courlan import extract_domain
 from courlan.clean import TRACKERS_RE
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_ENCODED_DOT = re.compile(r"%2[eE]")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Characters left as they are in a path (RFC 3986 pchar and "/" plus "%" of escapes).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -38,11 +41,24 @@ def _normalise_escapes(part: str) -> str:
 
 
 def _resolve_dots(path: str) -> str:
+    """RFC 3986 remove_dot_segments for an absolute path. A "%2E" is a dot here, as in
+    the WHATWG URL parser: it is decoded before the segments are read, so that "/a/%2E%2E/b"
+    and "/a/../b" are one address and the result is stable. A path beginning with "//"
+    keeps its empty first segment (it is a path, never an authority)."""
+    path = _ENCODED_DOT.sub(".", path if path.startswith("/") else "/" + path)
     if "." not in path:
         return path
-    # urljoin implements RFC 3986 remove_dot_segments for us.
-    resolved = urlsplit(urljoin("http://h/", path)).path
-    return resolved or "/"
+    segments = path.split("/")[1:]  # the path is absolute: it starts with "/"
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments[-1] in (".", ".."):
+        kept.append("")  # "/a/b/.." is the directory "/a/"
+    return "/" + "/".join(kept)
 
 
 def _host(netloc_host: str | None) -> str | None:
@@ -84,6 +100,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
         raw = url.strip()
         if base is not None:
             raw = urljoin(base, raw)
+        raw.encode("utf-8")  # a lone surrogate (argv, a YAML escape) is no text: None
         parts = urlsplit(raw)
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS:

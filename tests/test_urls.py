@@ -54,3 +54,36 @@ def test_hosts_and_sites() -> None:
     assert host_of("http://127.0.0.1:8000/x") == "127.0.0.1:8000"
     assert same_site("https://m.bbc.co.uk/a", "https://www.bbc.co.uk/b")
     assert not same_site("https://bbc.co.uk/a", "https://cnn.com/b")
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        # "%2E" is a dot, as in browsers: decoded before dot segments are resolved.
+        ("http://a.example/b/%2E%2E/c", "http://a.example/c"),
+        ("https://a.example/x/%2e/y", "https://a.example/x/y"),
+        ("http://a.example/b/.%2e/", "http://a.example/"),
+        ("http://a.example/%2e%2e%2e/x", "http://a.example/.../x"),  # not a dot segment
+        ("http://a.example/a/b/..", "http://a.example/a/"),
+        # A path beginning with "//" is a path, never an authority.
+        ("https://site.example//2026/01/story.html", "https://site.example//2026/01/story.html"),
+        ("https://news.example//[.", "https://news.example//%5B."),
+        ("http://localhost//../..", "http://localhost/"),
+        ("http://a.example/a/..//b", "http://a.example//b"),
+    ],
+)
+def test_dot_segments_and_double_slash_paths(raw: str, canonical: str) -> None:
+    assert canonicalize(raw) == canonical
+    assert canonicalize(canonical) == canonical
+
+
+@pytest.mark.parametrize(
+    ("raw", "base"),
+    [
+        ("http://a.example/\ud800", None),
+        ("http://a.example/?q=\udcff", None),
+        ("x\udcff", "http://a.example/"),
+    ],
+)
+def test_a_lone_surrogate_is_no_address(raw: str, base: str | None) -> None:
+    assert canonicalize(raw, base=base) is None
