@@ -32,8 +32,8 @@ from .decode import BadEncoding, TooLarge
 from .errors import CaptureError, ExtractionError
 from .fetch import Timing
 from .models import Candidate, ExtractOptions, PageResult
-from .run import Batcher
 from .store import Archive, Saved
+from .tally import Batcher
 from .times import iso as _iso
 from .times import parse
 from .urls import canonicalize, site_of

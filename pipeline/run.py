@@ -18,7 +18,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -33,12 +33,12 @@ from .models import Candidate, Capture, Fetched, PageResult
 from .netguard import AddressPolicy, make_client, opted_in
 from .store import Archive, Saved
 from .store.health import health
+from .tally import Batcher, RunReport, SourceCounts
 from .times import iso as _iso
 from .workers import ExtractPool, Job
 
 log = logging.getLogger("newsarchive.run")
 
-BATCH_SIZE = 50  # page results per transaction
 LEARN_FROM = 200  # a source's latest stories that boilerplate is learnt from
 LEARN_EVERY = 50  # new stories after which it is learnt again
 LEARN_MIN = 20  # stories before it is learnt at all
@@ -46,7 +46,6 @@ LEARN_MIN = 20  # stories before it is learnt at all
 # sitemap of dead links or non-story pages cannot make one run request them all.
 ATTEMPTS_PER_ARTICLE = 4
 LEARN_MIN_PAGES, LEARN_MIN_SHARE = 5, 0.2  # a line on 5+ and 20%+ of pages is the site's
-BATCH_SECONDS = 1.0  # ... or whatever arrived within this long
 
 
 class Capturer(Protocol):
@@ -57,99 +56,7 @@ class Capturer(Protocol):
     async def write(self, fetched: Fetched) -> Capture: ...
 
 
-@dataclass
-class SourceCounts:
-    found: int = 0  # article URLs discovery accepted
-    discovered: int = 0  # of which new to the archive
-    attempted: int = 0  # pages fetched (or tried) this run
-    new: int = 0
-    duplicate: int = 0
-    revised: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0  # permanent failures, and transient ones left for a later run
-    feed_errors: int = 0
-    feeds_unchanged: int = 0  # feeds/sitemaps answering 304: they work, nothing is new
-    text_chars: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def broken(self) -> bool:
-        """The source yielded nothing because it failed: discovery found nothing
-        because of errors, or every page it tried failed."""
-        discovery_failed = (
-            self.feed_errors > 0
-            and self.found == 0
-            and self.attempted == 0
-            and self.feeds_unchanged == 0
-        )
-        pages_failed = self.attempted > 0 and self.failed == self.attempted
-        return discovery_failed or pages_failed
-
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "discovered": self.discovered,
-            "new": self.new,
-            "duplicate": self.duplicate,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "revised": self.revised,
-            "unchanged": self.unchanged,
-            "feed_errors": self.feed_errors,
-            "error": "; ".join(self.errors[:3]) or None,
-            "avg_text_length": round(self.text_chars / self.new, 1) if self.new else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RunReport:
-    run_id: int
-    status: str  # finished, interrupted
-    exit_code: int
-    started: str
-    seconds: float
-    requests: int
-    sources: dict[str, SourceCounts]
-    cpu_main: float  # CPU seconds of this process
-    cpu_extract: float  # CPU seconds of the extraction workers
-    workers_replaced: int
-    health: dict[str, list[str]] = field(default_factory=dict)  # unhealthy: reasons
-    cpu_store: float = 0.0  # of cpu_main: saving to SQLite
-    cpu_capture: float = 0.0  # of cpu_main: writing WARC records
-
-    def total(self, name: str) -> int:
-        return sum(int(getattr(c, name)) for c in self.sources.values())
-
-
 Event = Callable[[str, str, str], None]  # (kind, source, detail)
-
-
-class Batcher:
-    """Collects page results and saves them in small transactions."""
-
-    def __init__(self, archive: Archive, run_id: int | None, timing: Timing) -> None:
-        self.archive = archive
-        self.run_id = run_id
-        self.timing = timing
-        self.pending: list[tuple[PageResult, Callable[[Saved], None]]] = []
-        self.cpu = 0.0  # CPU seconds spent saving
-        self.last = timing.monotonic()
-
-    def add(self, result: PageResult, done: Callable[[Saved], None]) -> None:
-        self.pending.append((result, done))
-        if len(self.pending) >= BATCH_SIZE or self.timing.monotonic() - self.last > BATCH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        self.last = self.timing.monotonic()
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, []
-        started = time.thread_time()
-        saved = self.archive.save([r for r, _ in batch], self.run_id)
-        self.cpu += time.thread_time() - started
-        for (_, done), outcome in zip(batch, saved, strict=True):
-            done(outcome)
 
 
 class Runner:

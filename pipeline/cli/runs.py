@@ -17,8 +17,9 @@ from .. import times
 from ..config import Config, load, parse
 from ..export import json_text
 from ..lock import RunLock
-from ..run import Runner, RunReport, SourceCounts, run_archive, select_sources
+from ..run import Runner, run_archive, select_sources
 from ..store import Archive, queries
+from ..tally import RunReport, SourceCounts
 from .app import cli, config_options, guarded
 from .output import clean_line, setup_logging, stderr, stdout
 
