@@ -150,7 +150,12 @@ class Discoverer:
         page = await self._home_page()
         if page is None:
             return known  # keep using what we knew while the home page is down
-        found = feed_links(page.text(), page.url)
+        try:
+            found = feed_links(page.text(), page.url)
+        except DiscoveryError as exc:  # a page too deeply nested to parse
+            state = home or FeedState(self.source.url, self.source.name, "home", discovered=True)
+            self._failed(state, exc)
+            return known
         self.frontier.forget_feeds(self.source.name, [*found, self.source.url])
         self._save(
             FeedState(
@@ -331,7 +336,12 @@ class Discoverer:
                 return False
         if page is None:
             return False
-        return self._accept(article_links(page.text(), page.url), url) > 0
+        try:
+            links = article_links(page.text(), page.url)
+        except DiscoveryError as exc:  # a page too deeply nested to parse
+            self.stats.errors.append(exc)
+            return False
+        return self._accept(links, url) > 0
 
 
 def _not_future(published: str | None, now: datetime) -> str | None:

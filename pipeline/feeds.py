@@ -1,13 +1,18 @@
 """Pure parsers for discovery: feeds, sitemaps, robots.txt sitemap lines, feed
 autodiscovery links and article links on listing pages. No network, no database.
 
-XML that declares entities (billion laughs, XXE) is refused before any parser sees
-it. Sitemaps are parsed as a stream, so a sitemap with millions of URLs costs
-memory for one entry at a time.
+XML is read as text first (BOM, header, XML declaration; web encodings only), and a
+document that declares entities (billion laughs, XXE) anywhere before its root
+element is refused before any parser sees it. Feeds reach feedparser as UTF-8;
+sitemaps are parsed as a stream (re-encoded to UTF-8 on the fly when expat cannot
+read their encoding), so a sitemap with millions of URLs costs memory for one entry
+at a time. HTML nested deeper than browsers build it is refused before Lexbor, whose
+parse time grows with depth times size.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import time
@@ -19,16 +24,35 @@ from xml.etree.ElementTree import ParseError
 
 import feedparser
 from courlan.filters import extension_filter, is_not_crawlable, type_filter
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import iterparse
 from selectolax.lexbor import LexborHTMLParser
 
+from .decode import xml_encodings, xml_label
 from .errors import DiscoveryError, UnsafeXMLError
 from .times import iso
 from .urls import canonicalize, same_site
 
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
+_ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+# What may precede a root element: text, processing instructions, comments (an
+# unterminated one runs to the end), declarations other than DOCTYPE (errors), a
+# DOCTYPE with no "[" outside its literals (no internal subset), a stray "<". One regex,
+# so a long prolog costs no Python loop; each branch fails only at the end of the text
+# or, for a DOCTYPE, at an internal subset.
+_LITERAL = r"""(?:"[^"]*+"|'[^']*+')"""
+_DECLARATION_BODY = re.compile(r"(?:[^\"'\[>]++|" + _LITERAL + r")*+")
+_PROLOG_ITEMS = re.compile(
+    r"(?:[^<]++|<\?(?:.*?\?>|.*)|<!--(?:.*?-->|.*)"
+    r"|<!(?!(?i:doctype))(?:[^\"'>]++|" + _LITERAL + r")*+>"
+    r"|<!(?:[^\"'>\[]++|" + _LITERAL + r")*+>"
+    r"|<(?![A-Za-z_!]))*+",
+    re.DOTALL,
+)
+_XML_DECLARATION = re.compile(r"\s*<\?xml(?=[\s?])[^>]*?>")
+_UTF8_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+_CHARREF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_REFUSED = "XML declares entities or a DTD subset; refused unparsed"
 _FEED_TYPES = (
     "application/rss+xml",
     "application/atom+xml",
@@ -37,6 +61,44 @@ _FEED_TYPES = (
     "text/xml",
     "application/xml",
 )
+MAX_NESTING = 512  # elements deep, as Chromium's HTML parser builds a tree at most
+# Elements that never nest: void ones, and those a start tag of their kind closes
+# (directly or through the elements it closes with it).
+_FLAT = (
+    "area|base|basefont|bgsound|br|col|embed|frame|hr|image|img|input|keygen|link|meta|"
+    "param|source|track|wbr|p|li|dt|dd|option|optgroup|rb|rp|rt|rtc|tr|td|th|thead|tbody|"
+    "tfoot|colgroup|caption|a|nobr|button|form|select"
+)
+# In lower-cased HTML, one match per comment, raw-text element (which ends at its end
+# tag, or eats the rest of the page, as in a browser) or tag of an element that nests:
+# (raw-text name, "/", tag name, attributes).
+_MARKUP = re.compile(
+    r"<!--(?:.*?-->|.*)"
+    r"|<(script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext)\b"
+    r"[^>]*+>(?:.*?</\1|.*)"
+    rf"|<(?!/?(?:{_FLAT})[\s/>])"
+    r"(/?)([a-z][^\s/>]*)([^>]*+)>?",
+    re.DOTALL,
+)
+_FOREIGN = ("svg", "math")
+# HTML elements that end SVG/MathML content (where "/>" closes a tag, as in XML).
+_BREAKOUT_TAGS = (
+    "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr "
+    "i img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup "
+    "table tt u ul var font"
+)
+_BREAKOUT = frozenset(_BREAKOUT_TAGS.split())
+# Of the elements that nest, the "special" ones, past which an end tag of another name
+# closes nothing, and among them the scope boundaries, past which even theirs do not.
+_SPECIAL_TAGS = (
+    "address article aside blockquote body center details dialog dir div dl fieldset "
+    "figcaption figure footer frameset h1 h2 h3 h4 h5 h6 head header hgroup listing main "
+    "menu nav noscript ol pre search section summary ul"
+)
+_BOUNDARY_TAGS = "applet html marquee object table template foreignobject desc mi mo mn ms mtext"
+_BOUNDARY = frozenset(_BOUNDARY_TAGS.split())
+_SPECIAL = frozenset(_SPECIAL_TAGS.split()) | _BOUNDARY
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _YEAR = re.compile(r"/(19|20)\d\d[/-]")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){3,}")
 _ARTICLE_ID = re.compile(r"\d{5,}")
@@ -60,11 +122,61 @@ class ChildSitemap:
 DocKind = Literal["feed", "sitemap", "sitemapindex", "text", "html"]
 
 
-def refuse_entities(body: bytes, url: str) -> None:
-    """XML with entity declarations or an internal DTD subset is refused unparsed."""
-    head = body[:65536]
-    if _ENTITY_DECL.search(head) or _DOCTYPE_SUBSET.search(head):
-        raise UnsafeXMLError(url, "XML declares entities or a DTD subset; refused unparsed")
+def refuse_entities(text: str, url: str) -> int:
+    """Refuse (UnsafeXMLError) XML that declares entities or has an internal DTD subset:
+    the prolog — everything before the root element, however long — is scanned as a
+    parser tokenizes it. `<!ENTITY` counts even inside a comment (feedparser revives
+    declarations it finds there). Returns where the root element starts in `text`,
+    -1 when `text` ends first (all of it was checked)."""
+    end = _PROLOG_ITEMS.match(text).end()  # type: ignore[union-attr]
+    if end + 1 >= len(text):
+        end = -1  # the text ended in the prolog
+    elif text[end + 1] == "!":  # a DOCTYPE with an internal subset, or running to the end
+        stop = _DECLARATION_BODY.match(text, end + 2).end()  # type: ignore[union-attr]
+        if stop < len(text) and text[stop] == "[" and _DOCTYPE.match(text, end):
+            raise UnsafeXMLError(url, _REFUSED)
+        end = -1
+    if _ENTITY_DECL.search(text, 0, len(text) if end < 0 else end):
+        raise UnsafeXMLError(url, _REFUSED)
+    return end
+
+
+def _refuse_entities_in(body: bytes, codec: str, url: str) -> None:
+    """refuse_entities on a document's prolog, decoding no more of it than needed."""
+    size = 8192
+    while True:
+        if refuse_entities(body[:size].decode(codec, "replace"), url) >= 0 or size >= len(body):
+            return
+        size *= 4
+
+
+def _xml_text(body: bytes, content_type: str | None) -> str:
+    """A whole XML document as text, in the first of its candidate codecs that reads it."""
+    candidates = xml_encodings(body, content_type)
+    for codec in candidates:
+        try:
+            return body.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return body.decode(candidates[0], "replace")
+
+
+def _charref(match: re.Match[str]) -> str:
+    """A character reference to no character (a surrogate, past U+10FFFF) as U+FFFD."""
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip("0")
+    if len(digits) <= 7:
+        value = int(digits or "0", 16 if hexadecimal else 10)
+        if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+            return match.group()
+    return "\ufffd"
+
+
+def _for_feedparser(text: str) -> bytes:
+    """The feed as UTF-8 saying so, with no reference feedparser would choke on."""
+    text = _CHARREF.sub(_charref, text.lstrip("\ufeff"))
+    declaration = _XML_DECLARATION.match(text)
+    return (_UTF8_DECLARATION + text[declaration.end() if declaration else 0 :]).encode()
 
 
 def sniff(body: bytes) -> DocKind:
@@ -108,14 +220,23 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
     """Entries of an RSS 0.9x/1.0/2.0 or Atom feed, in feed order.
 
     A malformed feed that still yields entries is used; one that yields none is a
-    DiscoveryError naming what feedparser found wrong."""
-    refuse_entities(body, url)
+    DiscoveryError naming what feedparser found wrong. The feed is decoded here (web
+    encodings only) and refused if it declares entities; feedparser gets it as UTF-8."""
+    text = _xml_text(body, content_type)
+    refuse_entities(text, url)
     headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
-    parsed = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    media = (content_type or "").split(";")[0].strip()
+    if media:
+        headers["content-type"] = f"{media}; charset=utf-8"
+    try:  # a stream, never bytes: feedparser opens bytes that name a file
+        parsed = feedparser.parse(
+            io.BytesIO(_for_feedparser(text)),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except (ValueError, LookupError, OverflowError) as exc:  # feedparser's own failures
+        raise DiscoveryError(url, f"not a usable feed ({type(exc).__name__})") from None
     entries: list[Entry] = []
     seen: set[str] = set()
     for item in parsed.entries:
@@ -154,12 +275,14 @@ def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
             if canonical:
                 yield Entry(canonical)
         return
-    refuse_entities(body, url)
+    codec = xml_encodings(body)[0]
+    _refuse_entities_in(body, codec, url)
+    label = xml_label(body)
+    native = codec in ("utf-8", "utf-8-sig") and (label is None or label.lower() == b"utf-8")
+    source = io.BytesIO(body) if native else _Utf8Reader(body, codec)
     loc = lastmod = news_date = title = None
     try:
-        for event, element in iterparse(
-            io.BytesIO(body), events=("start", "end"), forbid_dtd=False
-        ):
+        for event, element in iterparse(source, events=("start", "end"), forbid_dtd=False):
             name = _local(element.tag)
             if event == "start":
                 if name in ("url", "sitemap"):
@@ -184,10 +307,38 @@ def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
                 element.clear()
             elif name in ("urlset", "sitemapindex"):
                 element.clear()
+    except EntitiesForbidden:
+        raise UnsafeXMLError(url, _REFUSED) from None
     except DefusedXmlException as exc:
         raise UnsafeXMLError(url, f"unsafe XML refused ({type(exc).__name__})") from None
     except ParseError as exc:
         raise DiscoveryError(url, f"malformed sitemap XML ({exc})") from None
+
+
+class _Utf8Reader:
+    """A file for expat: `body` decoded from `codec` and re-encoded as UTF-8 a chunk at
+    a time, its XML declaration (naming an encoding expat cannot read) dropped."""
+
+    def __init__(self, body: bytes, codec: str) -> None:
+        self._body = body
+        self._pos = 0
+        self._decoder = codecs.getincrementaldecoder(codec)("replace")
+        self._first = True
+
+    def read(self, size: int = -1) -> bytes:
+        step = max(size, 8192) if size > 0 else 1 << 16
+        while self._pos < len(self._body):
+            chunk = self._body[self._pos : self._pos + step]
+            self._pos += len(chunk)
+            text = self._decoder.decode(chunk, self._pos >= len(self._body))
+            if self._first and text:
+                self._first = False
+                text = text.lstrip("\ufeff")
+                declaration = _XML_DECLARATION.match(text)
+                text = text[declaration.end() :] if declaration else text
+            if text:
+                return text.encode()
+        return b""
 
 
 def robots_sitemaps(sitemaps: Iterator[str] | list[str], site_url: str) -> list[str]:
@@ -200,9 +351,70 @@ def robots_sitemaps(sitemaps: Iterator[str] | list[str], site_url: str) -> list[
     return out
 
 
+def nesting_exceeds(html: str, limit: int = MAX_NESTING) -> bool:
+    """Whether `html` may nest elements more than `limit` deep: one linear pass over its
+    tags with the stack of open elements a parser keeps, simplified — void elements and
+    those closed by a sibling are left out, an end tag closes down to its element unless
+    a special element (or, for a special one, a scope boundary) stands above it, and
+    "/>" closes a tag in SVG/MathML only."""
+    if html.count("<") <= limit:
+        return False
+    stack: list[str] = []
+    at: dict[str, list[int]] = {}  # name -> its places in the stack
+    special: list[int] = []  # places of special elements
+    boundary: list[int] = []  # places of scope boundaries
+    foreign = 0  # SVG/MathML elements open
+    for _, slash, name, rest in _MARKUP.findall(html.lower()):
+        if not name:
+            continue  # a comment or raw text
+        keep = len(stack)  # how many open elements stay open
+        if slash:
+            places = at.get(name)
+            blockers = boundary if name in _SPECIAL else special
+            if not places or (blockers and blockers[-1] > places[-1]):
+                continue  # an end tag that closes nothing
+            keep = places[-1]
+        elif name in _HEADINGS and stack and stack[-1] in _HEADINGS:
+            keep -= 1  # a heading closes the heading it would be in
+        while len(stack) > keep:
+            gone = stack.pop()
+            at[gone].pop()
+            for places_of in (special, boundary):
+                if places_of and places_of[-1] == len(stack):
+                    places_of.pop()
+            foreign -= foreign > 0 and gone in _FOREIGN
+        if slash:
+            continue
+        if foreign and name in _BREAKOUT:
+            foreign = 0
+        elif (foreign or name in _FOREIGN) and rest.endswith("/"):
+            continue
+        foreign += name in _FOREIGN
+        if name in _SPECIAL:
+            special.append(len(stack))
+            if name in _BOUNDARY:
+                boundary.append(len(stack))
+        at.setdefault(name, []).append(len(stack))
+        stack.append(name)
+        if len(stack) > limit:
+            return True
+    return False
+
+
+def _parse_html(html: str, page_url: str) -> LexborHTMLParser:
+    """The page's tree; a page nested deeper than MAX_NESTING is a DiscoveryError (Lexbor
+    would take time in depth times size: minutes for a few MB of nested <div>s)."""
+    if nesting_exceeds(html):
+        raise DiscoveryError(
+            page_url, f"HTML nesting deeper than {MAX_NESTING} elements; page not parsed"
+        )
+    return LexborHTMLParser(html)
+
+
 def feed_links(html: str, page_url: str) -> list[str]:
-    """Feed URLs a page announces with <link rel="alternate" type="...rss/atom...">."""
-    tree = LexborHTMLParser(html)
+    """Feed URLs a page announces with <link rel="alternate" type="...rss/atom...">.
+    DiscoveryError for a page nested too deep to parse."""
+    tree = _parse_html(html, page_url)
     found: list[str] = []
     for node in tree.css("link[href]"):
         rel = (node.attributes.get("rel") or "").lower().split()
@@ -226,8 +438,9 @@ def looks_like_article(url: str) -> bool:
 
 
 def article_links(html: str, page_url: str) -> list[Entry]:
-    """Links on a home or listing page that look like articles of the same site."""
-    tree = LexborHTMLParser(html)
+    """Links on a home or listing page that look like articles of the same site.
+    DiscoveryError for a page nested too deep to parse."""
+    tree = _parse_html(html, page_url)
     for node in tree.css("header, footer, nav, aside, form"):
         node.decompose()
     seen: set[str] = set()

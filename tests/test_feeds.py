@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import time
 
 import pytest
 
-from pipeline.decode import TooLarge, gunzip_bounded
+from pipeline.decode import TooLarge, gunzip_bounded, web_codec
 from pipeline.errors import DiscoveryError, UnsafeXMLError
 from pipeline.feeds import (
     ChildSitemap,
@@ -148,4 +150,190 @@ def test_feed_autodiscovery_and_listing_links() -> None:
         "https://news.example/2026/05/city-council-votes-on-budget",
         "https://news.example/news/the-mayor-resigns-after-a-long-row",
         "https://news.example/story/12345678",
+    ]
+
+
+# --- hostile and unusual encodings, entities hidden from a byte scan, deep HTML -----------
+
+
+def _rss(items: str, declaration: str = '<?xml version="1.0"?>') -> str:
+    return f'{declaration}<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+
+
+@pytest.mark.parametrize("reference", ["&#1114112;", "&#xD800;", "&#x" + "f" * 40 + ";"])
+def test_a_reference_to_no_character_reads_as_a_replacement_character(reference: str) -> None:
+    body = _rss(
+        f"<item><title>A {reference}</title><link>https://news.example/a</link></item>"
+        "<item><title>B</title><link>https://news.example/b</link></item>"
+    ).encode()
+    entries = parse_feed(body, BASE)
+    assert [(e.url, e.title) for e in entries] == [
+        ("https://news.example/a", "A \ufffd"),
+        ("https://news.example/b", "B"),
+    ]
+
+
+@pytest.mark.parametrize("label", [b"\xd0\xd0UTF-8", b"UTF-8\x00", b"bogus", b"utf-7", b"idna"])
+def test_an_unusable_encoding_label_reads_as_utf8(label: bytes) -> None:
+    item = "<item><title>Café</title><link>https://news.example/a</link></item>"
+    body = _rss(item, "").encode()
+    body = b'<?xml version="1.0" encoding="' + label + b'"?>' + body
+    assert [(e.url, e.title) for e in parse_feed(body, BASE)] == [
+        ("https://news.example/a", "Café")
+    ]
+
+
+@pytest.mark.parametrize("label", ["shift_jis", "euc-jp", "gb2312", "big5", "koi8-r", "latin1"])
+def test_feeds_in_web_encodings(label: str) -> None:
+    title = "Привет" if label == "koi8-r" else "Café" if label == "latin1" else "日本語"
+    item = f"<item><title>{title}</title><link>https://news.example/a</link></item>"
+    body = _rss(item, f'<?xml version="1.0" encoding="{label}"?>').encode(web_codec(label) or "")
+    assert parse_feed(body, BASE)[0].title == title
+    # The header's charset comes first, as for any XML media type.
+    header = f"application/rss+xml; charset={label}"
+    assert parse_feed(body.replace(label.encode(), b"utf-8"), BASE, header)[0].title == title
+
+
+def test_utf16_feeds_with_and_without_a_bom() -> None:
+    item = "<item><title>日本語</title><link>https://news.example/a</link></item>"
+    for codec in ("utf-16", "utf-16-le", "utf-16-be"):
+        body = _rss(item, '<?xml version="1.0" encoding="utf-16"?>').encode(codec)
+        assert parse_feed(body, BASE)[0].title == "日本語"
+
+
+def test_feed_bytes_naming_a_file_are_never_opened(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(RSS2)
+    with pytest.raises(DiscoveryError):
+        parse_feed(str(feed).encode(), BASE)
+
+
+_SUBSET = '<!DOCTYPE rss [<!ENTITY a "lollollollol">]>'
+_USES = "<item><title>&a;&a;</title><link>https://news.example/a</link></item>"
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        "<!--" + " " * 70_000 + "-->" + _SUBSET,  # past the first 64 KiB
+        "<?pi " + "x" * 70_000 + "?>" + _SUBSET,
+        "<!-- <x -->" + _SUBSET,  # a "<" and a name inside a comment
+        "<!--><x -->" + _SUBSET,  # "<!-->" opens a comment, it does not close one
+        '<!DOCTYPE rss SYSTEM "a>b" [<!ATTLIST rss x CDATA "y">]>',  # ">" in a literal
+        '<!doctype rss [<!ATTLIST rss x CDATA "y">]>',
+        # feedparser revives an entity declared in a comment when there is a DOCTYPE
+        '<!DOCTYPE rss>\n<!--\n<!ENTITY a "lollollollol">\n-->\n',
+        "junk " + _SUBSET,
+    ],
+)
+def test_entity_declarations_anywhere_in_the_prolog_are_refused(prolog: str) -> None:
+    feed = '<?xml version="1.0"?>' + prolog + _rss(_USES, "")
+    for codec in ("utf-8", "utf-16"):
+        body = feed.encode(codec)
+        with pytest.raises(UnsafeXMLError, match="refused"):
+            parse_feed(body, BASE)
+        with pytest.raises(UnsafeXMLError, match="refused"):
+            list(iter_sitemap(body.replace(b"rss", b"urlset") if codec == "utf-8" else body, BASE))
+
+
+def test_entity_text_after_the_root_is_no_refusal_and_is_not_expanded() -> None:
+    body = _rss(
+        "<item><title>About &lt;!ENTITY&gt;</title><link>https://news.example/a</link></item>"
+    ).encode()
+    assert parse_feed(body, BASE)[0].title == "About <!ENTITY>"
+
+
+@pytest.mark.parametrize(
+    "unit", ["<!x '<' [", "<![", "<!DOCTYPE x>", "<!-- >", "<? >", '<!a "', "< ", "<!x <"]
+)
+def test_a_long_hostile_prolog_is_scanned_in_linear_time(unit: str) -> None:
+    body = (unit * 100_000).encode() + _rss(_USES, "").encode()
+    started = time.monotonic()
+    with contextlib.suppress(DiscoveryError):  # feedparser may still read the item
+        parse_feed(body, BASE)
+    with pytest.raises(DiscoveryError):
+        list(iter_sitemap(body, BASE))
+    assert time.monotonic() - started < 5  # quadratic would be hours
+
+
+@pytest.mark.parametrize(
+    "label", ["shift_jis", "Shift_JIS", "euc-jp", "gb2312", "big5", "utf-16", "bogus", "utf-7"]
+)
+def test_sitemaps_in_encodings_expat_cannot_read(label: str) -> None:
+    codec = "utf-16" if label == "utf-16" else web_codec(label) or "utf-8"
+    urls = "".join(
+        f"<url><loc>https://news.example/{n}</loc><news:title>日本語 {n}</news:title></url>"
+        for n in range(3000)
+    )
+    body = (
+        f'<?xml version="1.0" encoding="{label}"?><urlset '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"{urls}</urlset>"
+    ).encode(codec)
+    entries = list(iter_sitemap(body, BASE))
+    assert len(entries) == 3000
+    assert entries[-1] == Entry("https://news.example/2999", None, "日本語 2999")
+
+
+def test_a_sitemap_expat_reads_itself_is_not_recoded() -> None:
+    from pipeline import feeds
+
+    body = b'<?xml version="1.0" encoding="UTF-8"?><urlset><url><loc>https://news.example/1</loc>'
+    body += b"</url></urlset>"
+    reader = feeds._Utf8Reader(body, "cp932")
+    assert reader.read(16384).startswith(b"<urlset>")  # the declaration is dropped
+    assert list(iter_sitemap(body, BASE)) == [Entry("https://news.example/1")]
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "<div>",
+        "<DIV>",
+        "<ul><li>",
+        "<div/>",  # "/>" closes nothing in HTML
+        "<svg><div/>",  # <div> leaves SVG
+        "<svg><g></q>",
+        "<div></span>",  # an end tag of nothing open
+        "<span><div></span>",  # an end tag that cannot close past a <div>
+        "<span><h1></span>",
+        "<b><div></b>",
+        "<dl><dt>",
+        "<form><div>",
+        "<font>",
+    ],
+)
+def test_a_page_nested_deeper_than_browsers_build_is_refused_fast(unit: str) -> None:
+    page = "<html><body>" + unit * 100_000 + '<a href="/2026/01/a-story-slug-here">x</a>'
+    started = time.monotonic()
+    for finder in (feed_links, article_links):
+        with pytest.raises(DiscoveryError, match="nesting deeper than 512"):
+            finder(page, "https://news.example/")
+    assert time.monotonic() - started < 2  # Lexbor alone would take minutes
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "<p>unclosed",
+        "<li>item",
+        "<a href='/x'>unclosed link",
+        "<td>cell",
+        "<br><img src=x><input>",
+        "<svg><path d='M0 0'/><circle r='1'/></svg>",
+        "<div><span>x</span></div>",
+        "<script>document.write('<div>')</script>",
+        "<!-- <div> -->",
+        "<h2>heading",
+        "<h1><h2>",  # a heading closes the heading it would be in
+        "<div class=teaser><span class=date>2026</div>",  # </div> closes the <span>
+        "<section><em></section>",
+        "<b><p>x</b>",
+        "<span><p></span>",
+    ],
+)
+def test_pages_with_many_flat_or_closed_elements_are_not_refused(unit: str) -> None:
+    page = "<html><body><div>" + unit * 5_000 + '<a href="/2026/01/a-story-slug-here">x</a>'
+    assert [e.url for e in article_links(page, "https://news.example/")] == [
+        "https://news.example/2026/01/a-story-slug-here"
     ]
