@@ -117,7 +117,19 @@ class AddressPolicy:
             )
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
+class _TCPOnly(httpcore.AsyncNetworkBackend):
+    """A network backend that never opens a unix socket."""
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedURLError(path, "unix sockets are never used")
+
+
+class GuardedBackend(_TCPOnly):
     """httpcore's network backend with the address policy in front of every connect."""
 
     def __init__(self, policy: AddressPolicy, resolver: Resolver = system_resolver) -> None:
@@ -172,19 +184,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         assert last is not None
         raise last
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedURLError(path, "unix sockets are never used")
-
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
 
 
-class _OptedInBackend(httpcore.AsyncNetworkBackend):
+class _OptedInBackend(_TCPOnly):
     """GuardedBackend for origins the requesting source opted in: any address."""
 
     def __init__(self, guarded: GuardedBackend) -> None:
@@ -201,14 +205,6 @@ class _OptedInBackend(httpcore.AsyncNetworkBackend):
         return await self._guarded.connect(
             host, port, timeout, local_address, socket_options, opted_in=True
         )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedURLError(path, "unix sockets are never used")
 
     async def sleep(self, seconds: float) -> None:
         await self._guarded.sleep(seconds)
