@@ -144,16 +144,6 @@ class GuardedBackend(_TCPOnly):
         timeout: float | None = None,
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return await self.connect(host, port, timeout, local_address, socket_options)
-
-    async def connect(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
         *,
         opted_in: bool = False,
     ) -> httpcore.AsyncNetworkStream:
@@ -202,7 +192,7 @@ class _OptedInBackend(_TCPOnly):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        return await self._guarded.connect(
+        return await self._guarded.connect_tcp(
             host, port, timeout, local_address, socket_options, opted_in=True
         )
 

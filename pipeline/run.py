@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from .boilerplate import learn
 from .capture import CaptureThread, WarcWriter
@@ -418,19 +417,6 @@ def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
             f"unknown source {', '.join(map(repr, unknown))}; sources in {config.path}: {known}"
         )
     return [s for s in config.sources if s.name in names]
-
-
-def hosts_of(config: Config) -> frozenset[str]:
-    """Every host the user wrote into the config: opting them all in for every fetch
-    (AddressPolicy.opted_in_hosts) is for tools and tests; a run opts a source's hosts
-    in for that source's own fetches only (Fetcher.for_source)."""
-    hosts = set()
-    for source in config.sources:
-        for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):
-            host = urlsplit(url).hostname
-            if host:
-                hosts.add(host.lower())
-    return frozenset(hosts)
 
 
 async def run_archive(

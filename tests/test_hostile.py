@@ -47,7 +47,7 @@ from pipeline.feeds import article_links, feed_links, iter_sitemap, parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.netguard import AddressPolicy, make_client
-from pipeline.run import Runner, hosts_of
+from pipeline.run import Runner
 from pipeline.store import Archive
 from pipeline.tally import RunReport
 from pipeline.urls import canonicalize
@@ -366,7 +366,7 @@ def run_in_process(
     network = LocalOnly()
 
     async def go(archive: Archive, extract: ExtractPool) -> RunReport:
-        policy = AddressPolicy(config.fetch.allow_private, hosts_of(config))
+        policy = AddressPolicy(config.fetch.allow_private)  # opt-ins per source, as in a run
         kwargs: dict[str, Any] = {"resolver": resolver} if resolver else {}
         async with make_client(
             policy,
