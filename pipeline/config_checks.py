@@ -124,11 +124,7 @@ def text(value: Any) -> str:
 
 def http_url(value: Any) -> str:
     url = text(value)
-    try:
-        usable = canonicalize(url) is not None and "://" in url
-    except ValueError:  # urllib's "Invalid IPv6 URL" and the like
-        usable = False
-    if not usable:
+    if canonicalize(url) is None or "://" not in url:  # canonicalize never raises
         raise ValueError(f"must be an absolute http:// or https:// URL, not {brief(url)}")
     return url  # kept as written: a feed may need every query parameter
 

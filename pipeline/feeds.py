@@ -172,11 +172,17 @@ def _charref(match: re.Match[str]) -> str:
     return "\ufffd"
 
 
+def _undeclared(text: str) -> str:
+    """A document's text without its BOM and XML declaration (which may name an
+    encoding the text is no longer in)."""
+    text = text.lstrip("\ufeff")
+    declaration = _XML_DECLARATION.match(text)
+    return text[declaration.end() :] if declaration else text
+
+
 def _for_feedparser(text: str) -> bytes:
     """The feed as UTF-8 saying so, with no reference feedparser would choke on."""
-    text = _CHARREF.sub(_charref, text.lstrip("\ufeff"))
-    declaration = _XML_DECLARATION.match(text)
-    return (_UTF8_DECLARATION + text[declaration.end() if declaration else 0 :]).encode()
+    return (_UTF8_DECLARATION + _CHARREF.sub(_charref, _undeclared(text))).encode()
 
 
 def sniff(body: bytes) -> DocKind:
@@ -333,9 +339,7 @@ class _Utf8Reader:
             text = self._decoder.decode(chunk, self._pos >= len(self._body))
             if self._first and text:
                 self._first = False
-                text = text.lstrip("\ufeff")
-                declaration = _XML_DECLARATION.match(text)
-                text = text[declaration.end() :] if declaration else text
+                text = _undeclared(text)
             if text:
                 return text.encode()
         return b""

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .. import times
 from ..config import Config, load, parse
+from ..config_checks import MAX_DAYS
 from ..export import json_text
 from ..lock import RunLock
 from ..run import Runner, run_archive, select_sources
@@ -176,7 +177,7 @@ def execute(
 )
 @click.option(
     "--refresh-after",
-    type=click.FloatRange(min=0, max=36500),
+    type=click.FloatRange(min=0, max=MAX_DAYS),
     metavar="DAYS",
     help="Also re-fetch stored articles younger than DAYS to pick up edits.",
 )
