@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import yaml
+from proctree import process_tree
 
 from pipeline.demo.site import NewsSite, load_demo_articles
 from pipeline.demo.synth import synthetic_articles
@@ -42,22 +43,8 @@ def _rss(pid: int) -> int:
 
 
 def tree_rss(root: int) -> int:
-    """Resident memory of `root` and all its descendants, in bytes (children from the
-    kernel's per-thread lists: no scan of all of /proc, which cost the run measured)."""
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += _rss(pid)
-        try:
-            tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-            except (OSError, ValueError):
-                continue
-    return total
+    """Resident memory of `root` and all its descendants, in bytes."""
+    return sum(_rss(pid) for pid in process_tree(root))
 
 
 def run_measured(args: list[str], cwd: Path) -> dict[str, float]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from proctree import process_tree
 
 from pipeline.demo import pages
 from pipeline.demo.site import NewsSite, Request, Response
@@ -141,25 +142,6 @@ def serve(source: Pages) -> NewsSite:
 # --- memory of a process tree ---------------------------------------------------------
 
 
-def _tree(root: int) -> list[int]:
-    """`root` and its descendants, from the kernel's per-thread children lists (cheap:
-    no scan of all of /proc)."""
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        try:
-            tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-            except (OSError, ValueError):
-                continue
-    return out
-
-
 def _memory(pid: int) -> tuple[int, int]:
     """(RSS, PSS) in bytes of one process."""
     rss = pss = 0
@@ -184,7 +166,7 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._done.is_set():
-            totals = [_memory(p) for p in _tree(self.pid)]
+            totals = [_memory(p) for p in process_tree(self.pid)]
             self.rss = max(self.rss, sum(t[0] for t in totals))
             self.pss = max(self.pss, sum(t[1] for t in totals))
             # Every 0.2 s: reading smaps_rollup walks each process's page tables, and
