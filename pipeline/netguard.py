@@ -32,6 +32,7 @@ import httpx
 from httpx._utils import get_environment_proxies  # httpx's own curl-compatible reading
 
 from .errors import BlockedURLError, InvalidURLError
+from .urls import DEFAULT_PORTS
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -75,7 +76,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 def origin_key(url: httpx.URL) -> Origin:
     """The origin a request to `url` connects to, in the form opt-ins are kept in."""
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme, 0)
+    port = url.port or DEFAULT_PORTS.get(url.scheme, 0)
     return url.raw_host.decode("ascii").lower(), port
 
 

@@ -24,7 +24,7 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # Characters left as they are in a path (RFC 3986 pchar and "/" plus "%" of escapes).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _HOST_OK = re.compile(r"^[a-z0-9._-]+$|^\[[0-9a-f:.]+\]$")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _normalise_escapes(part: str) -> str:
@@ -103,7 +103,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
         raw.encode("utf-8")  # a lone surrogate (argv, a YAML escape) is no text: None
         parts = urlsplit(raw)
         scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS:
+        if scheme not in DEFAULT_PORTS:
             return None
         host = _host(parts.hostname)
         port = parts.port
@@ -111,7 +111,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
         return None
     if host is None:
         return None
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _normalise_escapes(_resolve_dots(parts.path or "/"))
     query = clean_query(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
@@ -126,7 +126,7 @@ def host_of(url: str) -> str:
     except ValueError:
         return ""
     scheme = parts.scheme.lower()
-    return host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
 
 
 def origin_of(url: str) -> str:
@@ -153,6 +153,6 @@ def same_site(a: str, b: str) -> bool:
 
 def is_http_url(url: str) -> bool:
     try:
-        return urlsplit(url.strip()).scheme.lower() in _DEFAULT_PORTS
+        return urlsplit(url.strip()).scheme.lower() in DEFAULT_PORTS
     except ValueError:
         return False
