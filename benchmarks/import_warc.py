@@ -22,8 +22,10 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.synth
+
 from pipeline.demo import pages
-from pipeline.demo.synth import synthetic_articles
+from tests.synth import synthetic_articles
 
 REPO = Path(__file__).resolve().parents[1]
 

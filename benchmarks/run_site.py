@@ -25,8 +25,10 @@ from pathlib import Path
 import yaml
 from proctree import process_tree
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.synth
+
 from pipeline.demo.site import NewsSite, load_demo_articles
-from pipeline.demo.synth import synthetic_articles
+from tests.synth import synthetic_articles
 
 REPO = Path(__file__).resolve().parents[1]
 

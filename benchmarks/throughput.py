@@ -43,9 +43,11 @@ from typing import Any
 import yaml
 from proctree import process_tree
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.synth
+
 from pipeline.demo import pages
 from pipeline.demo.site import NewsSite, Request, Response
-from pipeline.demo.synth import synthetic_articles
+from tests.synth import synthetic_articles
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = os.cpu_count() or 1

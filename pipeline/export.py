@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from .capture import record_bytes, warcinfo
-from .errors import CaptureError, ExportError
-from .models import Capture
+from pipeline.errors import CaptureError, ExportError
+from pipeline.models import Capture
+from pipeline.warc.capture import record_bytes, warcinfo
 
 Row = dict[str, Any]
 

@@ -122,3 +122,19 @@ class PageResult:
     permanent: bool = False  # a failure that retrying will not cure
     retry_after: float | None = None  # seconds the server asked us to wait
     capture: Capture | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    url: str
+    source: str
+    kind: str  # feed, sitemap, listing
+    discovered: bool = False  # found by autodiscovery/robots, not configured
+    etag: str | None = None
+    last_modified: str | None = None
+    checked_at: str | None = None  # last request, conditional or not
+    full_at: str | None = None  # last unconditional request
+    status: str | None = None  # ok, not_modified, error
+    error: str | None = None
+    failures: int = 0  # consecutive failed checks
+    entries: int = 0

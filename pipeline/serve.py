@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError, UsageError
-from .store import Archive, queries
+from pipeline.errors import StoreError, UsageError
+from pipeline.store import Archive, queries
 
 TABLES: dict[str, dict[str, Any]] = {
     "articles": {

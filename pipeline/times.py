@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -35,3 +40,20 @@ def to_utc(value: str | None) -> str | None:
     except ValueError:
         return value
     return iso(moment) if moment.tzinfo is not None else value
+
+
+_WHEN = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The fetcher's sense of time; tests pass instant, recorded sleeps."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    random: Callable[[], float] = random.random
+    utcnow: _WHEN = _utcnow

@@ -15,7 +15,7 @@ import yaml
 
 from pipeline.demo.pages import SiteArticle
 from pipeline.demo.site import NewsSite
-from pipeline.demo.synth import synthetic_articles
+from tests.synth import synthetic_articles
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load, parse
+from pipeline.config.loader import load, parse
 from pipeline.errors import ConfigError
 
 from .conftest import run_cli

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pipeline.demo.pages import SiteArticle
 from pipeline.demo.site import NewsSite, Request, Response
-from pipeline.demo.synth import synthetic_articles
 from pipeline.store import Archive
 from pipeline.store.health import health
+from tests.synth import synthetic_articles
 
 from .conftest import REPO, query, run_cli, write_config
 

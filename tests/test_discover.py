@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.config import Source
-from pipeline.discover import Discoverer
+from pipeline.config.loader import Source
+from pipeline.discover.discoverer import Discoverer
 from pipeline.errors import DiscoveryError, HTTPStatusError
-from pipeline.models import Candidate, Fetched
-from pipeline.store.archive import FeedState
+from pipeline.models import Candidate, FeedState, Fetched
 
 HOME = "https://news.example/"
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)

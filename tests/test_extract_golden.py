@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.extract import extract
+from pipeline.extract.extractor import extract
 from pipeline.models import Article, ExtractOptions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"

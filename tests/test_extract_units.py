@@ -7,10 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from pipeline.boilerplate import clean_lines, learn, split_credits
-from pipeline.clean import preclean
-from pipeline.extract import extract
-from pipeline.metadata import PageMeta, read_metadata
+from pipeline.extract.boilerplate import clean_lines, learn
+from pipeline.extract.clean import preclean
+from pipeline.extract.credits import split_credits
+from pipeline.extract.extractor import extract
+from pipeline.extract.metadata import PageMeta, read_metadata
 from pipeline.models import ExtractOptions
 from pipeline.text import line_key
 
@@ -299,7 +300,7 @@ def test_extract_never_raises(fragment: str) -> None:
 
 
 def test_a_header_run_into_the_first_block_is_stripped_and_a_teaser_is_no_article() -> None:
-    from pipeline.boilerplate import clean_lines
+    from pipeline.extract.boilerplate import clean_lines
 
     header = ["Culture Skerran: Review on the pool By Ann Lee · 20 November 2026, 12:00"]
     run_in = (

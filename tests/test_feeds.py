@@ -9,8 +9,7 @@ import time
 import pytest
 
 from pipeline.decode import TooLarge, gunzip_bounded, web_codec
-from pipeline.errors import DiscoveryError, UnsafeXMLError
-from pipeline.feeds import (
+from pipeline.discover.feeds import (
     ChildSitemap,
     Entry,
     article_links,
@@ -19,6 +18,7 @@ from pipeline.feeds import (
     parse_feed,
     sniff,
 )
+from pipeline.errors import DiscoveryError, UnsafeXMLError
 
 BASE = "https://news.example/feed/"
 
@@ -276,7 +276,7 @@ def test_sitemaps_in_encodings_expat_cannot_read(label: str) -> None:
 
 
 def test_a_sitemap_expat_reads_itself_is_not_recoded() -> None:
-    from pipeline import feeds
+    from pipeline.discover import feeds
 
     body = b'<?xml version="1.0" encoding="UTF-8"?><urlset><url><loc>https://news.example/1</loc>'
     body += b"</url></urlset>"

@@ -13,7 +13,7 @@ import brotli
 import httpx
 import pytest
 
-from pipeline.config import FetchSettings
+from pipeline.config.loader import FetchSettings
 from pipeline.errors import (
     BlockedURLError,
     ConnectError,
@@ -25,7 +25,8 @@ from pipeline.errors import (
     ServerError,
     TooLargeError,
 )
-from pipeline.fetch import Fetcher, HostRules, Timing, parse_retry_after
+from pipeline.fetch.fetcher import Fetcher, HostRules, parse_retry_after
+from pipeline.times import Timing
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

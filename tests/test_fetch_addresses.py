@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.config import FetchSettings
+from pipeline.config.loader import FetchSettings
 from pipeline.demo.site import NewsSite, Response
 from pipeline.errors import BlockedURLError, FetchError, InvalidURLError, RedirectError
-from pipeline.fetch import Fetcher, HostRules
+from pipeline.fetch.fetcher import Fetcher, HostRules
+from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in, system_resolver
 from pipeline.models import Fetched
-from pipeline.netguard import AddressPolicy, make_client, opted_in, system_resolver
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 PAGE = b"<html><body><p>Hello</p></body></html>"

@@ -9,7 +9,7 @@ the server sits in (an "intranet" site there records every request it gets) — 
 So every link, sitemap or redirect from the public source to 127.0.0.1, localhost,
 [::1], 0.0.0.0, 169.254.169.254, ... must be refused, and the intranet must see nothing.
 Tests that need names (DNS rebinding, a public name) run the real Runner in-process
-with a resolver injected into `pipeline.netguard.make_client`, and a network backend
+with a resolver injected into `pipeline.fetch.netguard.make_client`, and a network backend
 that refuses to leave the machine.
 
 The tests at the end of the file pin bugs these tests found (now fixed).
@@ -35,23 +35,23 @@ import brotli
 import httpcore
 import pytest
 
-from pipeline.config import parse
+from pipeline.config.loader import parse
 from pipeline.decode import decide_encoding, to_text
 from pipeline.demo import pages
 from pipeline.demo.pages import SiteArticle
 from pipeline.demo.site import NewsSite, Request, Response
-from pipeline.demo.synth import synthetic_articles
-from pipeline.discover import MAX_CHILD_SITEMAPS, MAX_SITEMAP_DEPTH
+from pipeline.discover.discoverer import MAX_CHILD_SITEMAPS, MAX_SITEMAP_DEPTH
+from pipeline.discover.feeds import article_links, feed_links, iter_sitemap, parse_feed
 from pipeline.errors import DiscoveryError, FetchError, UnsafeXMLError
-from pipeline.feeds import article_links, feed_links, iter_sitemap, parse_feed
-from pipeline.fetch import Fetcher
+from pipeline.extract.workers import ExtractPool
+from pipeline.fetch.fetcher import Fetcher
+from pipeline.fetch.netguard import AddressPolicy, make_client
+from pipeline.jobs.run import Runner
+from pipeline.jobs.tally import RunReport
 from pipeline.models import Article, Candidate, PageResult
-from pipeline.netguard import AddressPolicy, make_client
-from pipeline.run import Runner
 from pipeline.store import Archive
-from pipeline.tally import RunReport
 from pipeline.urls import canonicalize
-from pipeline.workers import ExtractPool
+from tests.synth import synthetic_articles
 
 from .conftest import REPO, query, run_cli, write_config
 

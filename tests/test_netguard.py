@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import FetchSettings
+from pipeline.config.loader import FetchSettings
 from pipeline.demo.site import NewsSite, Response
 from pipeline.errors import BlockedURLError, RedirectError
-from pipeline.fetch import Fetcher, HostRules
+from pipeline.fetch.fetcher import Fetcher, HostRules
+from pipeline.fetch.netguard import AddressPolicy, forbidden_reason, make_client
 from pipeline.models import Fetched
-from pipeline.netguard import AddressPolicy, forbidden_reason, make_client
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 

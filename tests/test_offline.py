@@ -17,7 +17,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipeline.demo import pages
 from pipeline.demo.site import NewsSite, Request, Response
-from pipeline.demo.synth import synthetic_articles
+from tests.synth import synthetic_articles
 
 from .conftest import query, run_cli, write_config
 

@@ -31,10 +31,9 @@ from courlan.clean import TRACKERS_RE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Config, load, parse
+from pipeline.config.loader import Config, load, parse
 from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding, to_text
-from pipeline.errors import ConfigError, DiscoveryError, QueryError, UsageError
-from pipeline.feeds import (
+from pipeline.discover.feeds import (
     ChildSitemap,
     Entry,
     article_links,
@@ -44,6 +43,7 @@ from pipeline.feeds import (
     robots_sitemaps,
     sniff,
 )
+from pipeline.errors import ConfigError, DiscoveryError, QueryError, UsageError
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.store import Archive, queries
 from pipeline.urls import canonicalize

@@ -13,7 +13,7 @@ import pytest
 from pipeline.demo import pages
 from pipeline.demo.pages import SiteArticle
 from pipeline.demo.site import NewsSite, Request, Response
-from pipeline.demo.synth import synthetic_articles
+from tests.synth import synthetic_articles
 
 from .conftest import query, run_cli, write_config
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from pipeline.capture import Damage, WarcWriter, iter_records, read_capture
 from pipeline.demo.site import NewsSite, Request, Response, gzipped
 from pipeline.models import Capture
+from pipeline.warc.capture import Damage, WarcWriter, iter_records, read_capture
 
 from .conftest import query, run_cli, write_config
 

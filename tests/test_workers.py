@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from pipeline.demo.pages import article_page
-from pipeline.demo.synth import synthetic_articles
 from pipeline.errors import ExtractionTimeout, WorkerCrashed
+from pipeline.extract.workers import ExtractPool, Job
 from pipeline.models import ExtractOptions
-from pipeline.workers import ExtractPool, Job
+from tests.synth import synthetic_articles
 
 NORMAL = article_page(synthetic_articles(1, seed=1)[0], "Site", "http://s.example", [], [])
 GIANT = "<html><body>" + "<p>word " * 400_000 + "</body></html>"  # ~3 MB of paragraphs

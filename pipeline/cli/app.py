@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import __version__
-from ..config import DEFAULT_CONFIG, archive_path
-from ..errors import ConfigError, LockHeldError, NewsarchiveError, QueryError, UsageError
+from pipeline import __version__
+from pipeline.config.loader import DEFAULT_CONFIG, archive_path
+from pipeline.errors import ConfigError, LockHeldError, NewsarchiveError, QueryError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +83,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from . import browse, runs, warcs  # noqa: F401  (registers the commands)
+    from pipeline.cli import browse, runs, warcs  # noqa: F401  (registers the commands)
 
     cli(prog_name="newsarchive")

@@ -14,9 +14,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..config import load
-from ..errors import UsageError
-from ..export import (
+from pipeline.cli.app import EXIT_FAILED, cli, config_options, fail, guarded, resolve_db
+from pipeline.cli.output import clean, clean_line, plain_snippet, snippet_text, stdout
+from pipeline.config.loader import load
+from pipeline.errors import UsageError
+from pipeline.export import (
     FORMATS,
     ExportOptions,
     atomic_file,
@@ -24,10 +26,8 @@ from ..export import (
     export_tree,
     json_text,
 )
-from ..store import Archive, queries
-from ..store.health import health
-from .app import EXIT_FAILED, cli, config_options, fail, guarded, resolve_db
-from .output import clean, clean_line, plain_snippet, snippet_text, stdout
+from pipeline.store import Archive, queries
+from pipeline.store.health import health
 
 F = Callable[..., Any]
 
@@ -395,8 +395,8 @@ def serve(
 
     Read-only; listens on 127.0.0.1 unless --host and --expose say otherwise. Ctrl-C
     stops it."""
-    from ..serve import ServeOptions
-    from ..serve import serve as run_server
+    from pipeline.serve import ServeOptions
+    from pipeline.serve import serve as run_server
 
     def ready(url: str) -> None:
         click.echo(f"Serving {url} (read-only; Ctrl-C to stop)", err=True)

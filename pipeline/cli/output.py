@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from ..store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
 
 # C0/C1 control characters (ANSI escape sequences start with ESC, \x1b) except tab/newline.
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -13,16 +13,16 @@ import click
 from rich.live import Live
 from rich.table import Table
 
-from .. import times
-from ..config import Config, load, parse
-from ..config_checks import MAX_DAYS
-from ..export import json_text
-from ..lock import RunLock
-from ..run import Runner, run_archive, select_sources
-from ..store import Archive, queries
-from ..tally import RunReport, SourceCounts
-from .app import cli, config_options, guarded
-from .output import clean_line, setup_logging, stderr, stdout
+from pipeline import times
+from pipeline.cli.app import cli, config_options, guarded
+from pipeline.cli.output import clean_line, setup_logging, stderr, stdout
+from pipeline.config.checks import MAX_DAYS
+from pipeline.config.loader import Config, load, parse
+from pipeline.export import json_text
+from pipeline.jobs.lock import RunLock
+from pipeline.jobs.run import Runner, run_archive, select_sources
+from pipeline.jobs.tally import RunReport, SourceCounts
+from pipeline.store import Archive, queries
 
 log = logging.getLogger("newsarchive.cli")
 
@@ -239,7 +239,7 @@ def run(
 @guarded
 def demo(db: Path, port: int, verbose: int) -> None:
     """Serve a bundled sample news site on 127.0.0.1 and archive it end to end."""
-    from ..demo.site import NewsSite, load_demo_articles
+    from pipeline.demo.site import NewsSite, load_demo_articles
 
     setup_logging(verbose)
     name, articles, briefs = load_demo_articles()

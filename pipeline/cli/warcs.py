@@ -10,16 +10,16 @@ from pathlib import Path
 
 import click
 
-from .. import times
-from ..config import DEFAULT_ARCHIVE, Config, load
-from ..errors import UsageError
-from ..export import json_text
-from ..lock import RunLock
-from ..offline import import_warcs, reextract
-from ..store import Archive
-from ..store.queries import parse_when
-from .app import cli, config_options, guarded
-from .output import clean_line, setup_logging
+from pipeline import times
+from pipeline.cli.app import cli, config_options, guarded
+from pipeline.cli.output import clean_line, setup_logging
+from pipeline.config.loader import DEFAULT_ARCHIVE, Config, load
+from pipeline.errors import UsageError
+from pipeline.export import json_text
+from pipeline.jobs.lock import RunLock
+from pipeline.jobs.offline import import_warcs, reextract
+from pipeline.store import Archive
+from pipeline.store.queries import parse_when
 
 
 def _config(config_path: Path, db: Path | None) -> tuple[Config | None, Path]:

@@ -24,8 +24,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import pages
-from .pages import SiteArticle
+from pipeline.demo import pages
+from pipeline.demo.pages import SiteArticle
 
 
 @dataclass(frozen=True, slots=True)

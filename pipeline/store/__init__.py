@@ -1,7 +1,7 @@
 """The store: the only package that speaks SQL. See archive.py (writes) and
 queries.py (search, show, export, stats)."""
 
-from .archive import Archive, FeedState, Saved
-from .schema import SCHEMA_VERSION
+from pipeline.store.archive import Archive, Saved
+from pipeline.store.schema import SCHEMA_VERSION
 
 __all__ = ["SCHEMA_VERSION", "Archive", "FeedState", "Saved"]

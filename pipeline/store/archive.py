@@ -16,13 +16,13 @@ from typing import Any
 
 import sqlite_utils
 
-from ..errors import StoreError
-from ..models import Article, Candidate, Capture, PageResult
-from ..text import lsh_keys, similarity
-from ..times import iso as _iso
-from ..times import parse as _parse
-from ..times import to_utc
-from .schema import SCHEMA_VERSION, migrate
+from pipeline.errors import StoreError
+from pipeline.models import Article, Candidate, Capture, FeedState, PageResult
+from pipeline.store.schema import SCHEMA_VERSION, migrate
+from pipeline.text import lsh_keys, similarity
+from pipeline.times import iso as _iso
+from pipeline.times import parse as _parse
+from pipeline.times import to_utc
 
 NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity from which a story is a near-duplicate
 NEAR_CANDIDATES = 8  # near-duplicate candidates verified per story, most shared bands first
@@ -30,22 +30,6 @@ PER_BAND = 64  # stories read per band value, newest first
 RETRY_BASE = timedelta(minutes=30)  # a transient failure waits this, doubling per attempt
 RETRY_CAP = timedelta(days=7)
 MAX_ATTEMPTS = 8  # transient failures after which a URL is given up
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    url: str
-    source: str
-    kind: str  # feed, sitemap, listing
-    discovered: bool = False  # found by autodiscovery/robots, not configured
-    etag: str | None = None
-    last_modified: str | None = None
-    checked_at: str | None = None  # last request, conditional or not
-    full_at: str | None = None  # last unconditional request
-    status: str | None = None  # ok, not_modified, error
-    error: str | None = None
-    failures: int = 0  # consecutive failed checks
-    entries: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..times import iso
-from ..times import parse as _parse
-from .archive import Archive
+from pipeline.store.archive import Archive
+from pipeline.times import iso
+from pipeline.times import parse as _parse
 
 FEED_FAILURES = 3
 FAILED_RUNS = 3

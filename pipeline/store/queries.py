@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..errors import QueryError, UsageError
-from ..times import iso
-from .archive import Archive
+from pipeline.errors import QueryError, UsageError
+from pipeline.store.archive import Archive
+from pipeline.times import iso
 
 HIGHLIGHT_START = "\x02"  # snippet markers; the CLI turns them into styling
 HIGHLIGHT_END = "\x03"
@@ -184,7 +184,7 @@ def article(archive: Archive, id_or_url: str) -> dict[str, Any] | None:
         if number < 2**63:  # beyond SQLite's integers: no such story
             row = db.execute(f"SELECT {cols} FROM articles WHERE id = ?", (number,)).fetchone()
     else:
-        from ..urls import canonicalize
+        from pipeline.urls import canonicalize
 
         keys = [id_or_url.strip(), canonicalize(id_or_url) or id_or_url.strip()]
         row = db.execute(

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from ..errors import StoreError
+from pipeline.errors import StoreError
 
 Migration = Callable[[sqlite_utils.Database], None]
 

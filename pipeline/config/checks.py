@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from .urls import canonicalize
+from pipeline.urls import canonicalize
 
 Check = Callable[[Any], Any]  # returns the converted value or raises ValueError(message)
 

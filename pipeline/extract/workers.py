@@ -25,11 +25,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .decode import to_text
-from .errors import ExtractionError, ExtractionTimeout, WorkerCrashed
-from .models import Article, ExtractOptions
+from pipeline.decode import to_text
+from pipeline.errors import ExtractionError, ExtractionTimeout, WorkerCrashed
+from pipeline.models import Article, ExtractOptions
 
-_PRELOAD = ["pipeline.preload", "pipeline.workers"]
+_PRELOAD = ["pipeline.extract.preload", "pipeline.extract.workers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,9 @@ def extract_bytes(
     body: bytes, encoding: str | None, url: str, options: ExtractOptions
 ) -> Article | None:
     """Decode and extract (what a worker does for each page)."""
-    from .extract import extract  # imported by workers (preloaded), not by the parent
+    from pipeline.extract.extractor import (
+        extract,  # imported by workers (preloaded), not by the parent
+    )
 
     return extract(to_text(body, encoding), url, options)
 

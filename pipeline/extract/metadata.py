@@ -19,8 +19,9 @@ from datetime import date, datetime, timedelta
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .boilerplate import split_credits, words
-from .urls import site_of
+from pipeline.extract.boilerplate import words
+from pipeline.extract.credits import split_credits
+from pipeline.urls import site_of
 
 _ARTICLE_TYPES = re.compile(
     r"^(?:\w*Article|BlogPosting|LiveBlogPosting|DiscussionForumPosting|SocialMediaPosting|"

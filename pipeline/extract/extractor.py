@@ -26,12 +26,12 @@ import py3langid
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
-from .boilerplate import clean_lines
-from .clean import header_texts, preclean
-from .metadata import read_metadata
-from .models import Article, ExtractOptions
-from .text import fingerprints
-from .urls import canonicalize, same_site
+from pipeline.extract.boilerplate import clean_lines
+from pipeline.extract.clean import header_texts, preclean
+from pipeline.extract.metadata import read_metadata
+from pipeline.models import Article, ExtractOptions
+from pipeline.text import fingerprints
+from pipeline.urls import canonicalize, same_site
 
 _PROSE_LINE = 60  # characters: shorter blocks are headlines, labels, blurbs
 # Han, kana and hangul say in one character what alphabets say in about three.

@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import email.utils
-import random
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -23,9 +20,9 @@ from urllib.parse import urljoin
 import httpx
 from protego import Protego
 
-from .config import FetchSettings
-from .decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
-from .errors import (
+from pipeline.config.loader import FetchSettings
+from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
+from pipeline.errors import (
     BlockedURLError,
     ConnectError,
     FetchError,
@@ -39,10 +36,10 @@ from .errors import (
     TooLargeError,
     TransientFetchError,
 )
-from .models import Fetched
-from .netguard import OPT_IN, Origin
-from .times import iso, parse
-from .urls import host_of, is_http_url, origin_of
+from pipeline.fetch.netguard import OPT_IN, Origin
+from pipeline.models import Fetched
+from pipeline.times import Timing, iso, parse
+from pipeline.urls import host_of, is_http_url, origin_of
 
 Kind = Literal["page", "feed", "robots"]
 MAX_REDIRECTS = 10
@@ -53,21 +50,6 @@ ROBOTS_MAX_AGE = timedelta(hours=24)  # RFC 9309: a cached robots.txt is used up
 _REDIRECTS = {301, 302, 303, 307, 308}
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<p")
-_WHEN = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The fetcher's sense of time; tests pass instant, recorded sleeps."""
-
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    random: Callable[[], float] = random.random
-    utcnow: _WHEN = _utcnow
 
 
 @dataclass(frozen=True, slots=True)

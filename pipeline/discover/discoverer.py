@@ -14,10 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from .config import Source
-from .decode import TooLarge, gunzip_bounded
-from .errors import DiscoveryError, FetchError, HTTPStatusError
-from .feeds import (
+from pipeline.config.loader import Source
+from pipeline.decode import TooLarge, gunzip_bounded
+from pipeline.discover.feeds import (
     ChildSitemap,
     Entry,
     article_links,
@@ -27,12 +26,12 @@ from .feeds import (
     robots_sitemaps,
     sniff,
 )
-from .fetch import Fetcher
-from .models import Candidate, Fetched
-from .store.archive import FeedState
-from .times import iso as _iso
-from .times import parse
-from .urls import origin_of
+from pipeline.errors import DiscoveryError, FetchError, HTTPStatusError
+from pipeline.fetch.fetcher import Fetcher
+from pipeline.models import Candidate, FeedState, Fetched
+from pipeline.times import iso as _iso
+from pipeline.times import parse
+from pipeline.urls import origin_of
 
 MAX_SITEMAP_DEPTH = 3  # index -> index -> urlset
 MAX_CHILD_SITEMAPS = 50  # child sitemaps fetched per source per run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import py3langid
 
-from .extract import extract
+from pipeline.extract.extractor import extract
 
 py3langid.classify("Loading the language model once, in the forkserver, for every worker.")
 extract(

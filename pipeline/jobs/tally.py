@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fetch import Timing
-from .models import PageResult
-from .store import Archive, Saved
+from pipeline.models import PageResult
+from pipeline.store import Archive, Saved
+from pipeline.times import Timing
 
 BATCH_SIZE = 50  # page results per transaction
 BATCH_SECONDS = 1.0  # ... or whatever arrived within this long

@@ -28,10 +28,10 @@ from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import iterparse
 from selectolax.lexbor import LexborHTMLParser
 
-from .decode import xml_encodings, xml_label
-from .errors import DiscoveryError, UnsafeXMLError
-from .times import iso
-from .urls import canonicalize, same_site
+from pipeline.decode import xml_encodings, xml_label
+from pipeline.errors import DiscoveryError, UnsafeXMLError
+from pipeline.times import iso
+from pipeline.urls import canonicalize, same_site
 
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)

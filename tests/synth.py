@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from .pages import SiteArticle
+from pipeline.demo.pages import SiteArticle
 
 _FIRST = [
     "Amara",

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .boilerplate import CLUTTER_HEADING_RE, HEADING_HINT, SENTENCE_END, fold, words
+from pipeline.extract.boilerplate import CLUTTER_HEADING_RE, HEADING_HINT, SENTENCE_END, fold, words
 
 # Elements that never hold story text.
 _DROP_TAGS = (

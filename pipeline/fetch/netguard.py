@@ -31,8 +31,8 @@ import httpcore
 import httpx
 from httpx._utils import get_environment_proxies  # httpx's own curl-compatible reading
 
-from .errors import BlockedURLError, InvalidURLError
-from .urls import DEFAULT_PORTS
+from pipeline.errors import BlockedURLError, InvalidURLError
+from pipeline.urls import DEFAULT_PORTS
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

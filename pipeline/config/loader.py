@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from . import config_checks as c
-from .config_checks import Check
-from .errors import ConfigError
-from .models import ExtractOptions
+from pipeline.config import checks as c
+from pipeline.config.checks import Check
+from pipeline.errors import ConfigError
+from pipeline.models import ExtractOptions
 
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_ARCHIVE = "archive/news.db"

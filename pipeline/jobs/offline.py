@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .capture import (
+from pipeline.config.loader import Config
+from pipeline.decode import BadEncoding, TooLarge
+from pipeline.errors import CaptureError, ExtractionError
+from pipeline.extract.workers import ExtractPool, Job
+from pipeline.jobs.tally import Batcher
+from pipeline.models import Candidate, ExtractOptions, PageResult
+from pipeline.store import Archive, Saved
+from pipeline.times import Timing, parse
+from pipeline.times import iso as _iso
+from pipeline.urls import canonicalize, site_of
+from pipeline.warc.capture import (
     CaptureThread,
     Damage,
     Payload,
@@ -27,17 +37,6 @@ from .capture import (
     payload_of,
     read_capture,
 )
-from .config import Config
-from .decode import BadEncoding, TooLarge
-from .errors import CaptureError, ExtractionError
-from .fetch import Timing
-from .models import Candidate, ExtractOptions, PageResult
-from .store import Archive, Saved
-from .tally import Batcher
-from .times import iso as _iso
-from .times import parse
-from .urls import canonicalize, site_of
-from .workers import ExtractPool, Job
 
 _HTML = ("text/html", "application/xhtml+xml")
 

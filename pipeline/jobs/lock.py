@@ -16,7 +16,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LockHeldError, StoreError
+from pipeline.errors import LockHeldError, StoreError
 
 
 @dataclass(frozen=True, slots=True)

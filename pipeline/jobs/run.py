@@ -22,19 +22,20 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 
-from .boilerplate import learn
-from .capture import CaptureThread, WarcWriter
-from .config import Config, Source
-from .discover import discover
-from .errors import CaptureError, ExtractionError, FetchError, ServerError, UsageError
-from .fetch import Fetcher, HostRules, Timing
-from .models import Candidate, Capture, Fetched, PageResult
-from .netguard import AddressPolicy, make_client, opted_in
-from .store import Archive, Saved
-from .store.health import health
-from .tally import Batcher, RunReport, SourceCounts
-from .times import iso as _iso
-from .workers import ExtractPool, Job
+from pipeline.config.loader import Config, Source
+from pipeline.discover.discoverer import discover
+from pipeline.errors import CaptureError, ExtractionError, FetchError, ServerError, UsageError
+from pipeline.extract.boilerplate import learn
+from pipeline.extract.workers import ExtractPool, Job
+from pipeline.fetch.fetcher import Fetcher, HostRules
+from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
+from pipeline.jobs.tally import Batcher, RunReport, SourceCounts
+from pipeline.models import Candidate, Capture, Fetched, PageResult
+from pipeline.store import Archive, Saved
+from pipeline.store.health import health
+from pipeline.times import Timing
+from pipeline.times import iso as _iso
+from pipeline.warc.capture import CaptureThread, WarcWriter
 
 log = logging.getLogger("newsarchive.run")
 

@@ -30,10 +30,10 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from . import __version__
-from .decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
-from .errors import CaptureError
-from .models import Capture, Fetched
+from pipeline import __version__
+from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
+from pipeline.errors import CaptureError
+from pipeline.models import Capture, Fetched
 
 DEFAULT_MAX_FILE = 1_000_000_000
 # Headers that describe the transfer, not the payload: we store the payload de-chunked,

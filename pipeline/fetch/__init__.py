@@ -1,0 +1,3 @@
+"""Stage 3, fetching: the polite HTTP client (`fetcher`: limits, delays, robots.txt,
+retries, conditional GET) and the address policy every connection passes (`netguard`).
+"""
