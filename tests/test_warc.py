@@ -136,7 +136,10 @@ def test_damage_in_the_middle_is_skipped_and_reading_resumes(tmp_path: Path) -> 
     path = tmp_path / captures[0].file
     data = bytearray(path.read_bytes())
     bad = captures[2].offset
-    data[bad + 20 : bad + 60] = b"\0" * 40  # corrupt the third response record
+    assert data[bad : bad + 4] == b"\x1f\x8b\x08\x00"  # a gzip member, 10-byte header
+    # Corrupt the third response record's deflate data: a first block header of 0xff is
+    # block type 3, reserved, so the member can never decode (zeroed bytes sometimes did).
+    data[bad + 10 : bad + 60] = b"\xff" * 50
     path.write_bytes(bytes(data))
     found = list(iter_records(path))
     offsets = [

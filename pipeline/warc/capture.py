@@ -357,9 +357,14 @@ def iter_records(path: Path) -> Iterator[tuple[Any, int] | Damage]:
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         start, last = 0, -1  # where reading starts; offset of the last record yielded
+        file_format = _archive_format(fh.read(4096))
         while start < size:
             fh.seek(start)
             iterator = ArchiveIterator(fh, arc2warc=True)
+            # Resuming after damage, parse only as the file's own format: a gzip member
+            # that does not inflate is read as plain bytes, and a line of those can pass
+            # for an ARC header.
+            iterator.known_format = file_format
             at_start = True
             try:
                 for record in iterator:
@@ -393,6 +398,17 @@ def iter_records(path: Path) -> Iterator[tuple[Any, int] | Damage]:
 
 
 _MARKERS = (b"\x1f\x8b\x08", b"WARC/1.", b"\nWARC/1.")
+
+
+def _archive_format(head: bytes) -> str | None:
+    """ "warc" when the file starts with a WARC record (gzipped or not), else None (warcio
+    then tells WARC from ARC record by record)."""
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 16)
+        except zlib.error:
+            return None
+    return "warc" if head.startswith(b"WARC/") else None
 
 
 def _next_record_start(fh: IO[bytes], after: int, size: int) -> int | None:
