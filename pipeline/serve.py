@@ -31,7 +31,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "One row per distinct story. The search box finds stories with all the words "
             'typed, or "a phrase", in the title or text; for OR, NOT, prefix* and ranking '
             'by relevance, use the query "Search, best matches first". Columns are '
-            "described in the README."
+            "described in docs/schema.md."
         ),
         "fts_table": "articles_fts",
         "fts_pk": "id",
