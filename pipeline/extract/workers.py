@@ -75,6 +75,34 @@ def _limit_memory(megabytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, float]:
+    """Extract one page, as ("ok", article | None, cpu), ("error", reason, cpu) or
+    ("crash", reason, cpu): what a worker replies, and what inline extraction uses, so
+    that a page fails the same way whatever the number of workers."""
+    started = time.process_time()
+    try:
+        article = extract_bytes(
+            job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
+        )
+        return "ok", article, time.process_time() - started
+    except MemoryError:
+        return "crash", "memory limit exceeded", time.process_time() - started
+    except RecursionError:
+        return "error", "markup nested too deeply", time.process_time() - started
+    except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
+        # extract's libraries raise these on malformed input; the page fails alone.
+        return "error", f"{type(exc).__name__}: {exc}", time.process_time() - started
+
+
+def _answer(job: Job, kind: str, value: Any, cpu: float) -> Outcome | ExtractionError:
+    """A reply of `_attempt` as the pool hands it over: an Outcome or a typed error."""
+    if kind == "ok":
+        return Outcome(value, cpu)
+    if kind == "crash":
+        return WorkerCrashed(job.url, value)
+    return ExtractionError(job.url, value)
+
+
 def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -94,19 +122,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | N
             options[key] = value
             continue
         job: Job = payload
-        started = time.process_time()
-        try:
-            article = extract_bytes(
-                job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
-            )
-            reply: tuple[Any, ...] = ("ok", article, time.process_time() - started)
-        except MemoryError:
-            reply = ("crash", "memory limit exceeded", time.process_time() - started)
-        except RecursionError:
-            reply = ("error", "markup nested too deeply", time.process_time() - started)
-        except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
-            # extract's libraries raise these on malformed input; the page fails alone.
-            reply = ("error", f"{type(exc).__name__}: {exc}", time.process_time() - started)
+        reply = _attempt(job, options)
         try:
             conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
         except (OSError, ValueError):
@@ -187,13 +203,10 @@ class _Slot:
             self.pool.replaced += 1
             return WorkerCrashed(job.url, f"extraction worker died (exit code {code})")
         self.pool.add_cpu(cpu)
-        if kind == "ok":
-            return Outcome(value, cpu)
         if kind == "crash":
             self.kill()
             self.pool.replaced += 1
-            return WorkerCrashed(job.url, value)
-        return ExtractionError(job.url, value)
+        return _answer(job, kind, value, cpu)
 
 
 class ExtractPool:
@@ -261,12 +274,12 @@ class ExtractPool:
     async def extract(self, job: Job) -> Outcome:
         """Extract one page in a worker; raises ExtractionError subclasses."""
         if self.processes <= 0:
-            started = time.process_time()
-            options = _with_now(self.options[job.options_key], job.now)
-            article = extract_bytes(job.body, job.encoding, job.url, options)
-            cpu = time.process_time() - started
+            kind, value, cpu = _attempt(job, self.options)
             self.add_cpu(cpu)
-            return Outcome(article, cpu)
+            answer = _answer(job, kind, value, cpu)
+            if isinstance(answer, ExtractionError):
+                raise answer
+            return answer
         if not self._slots:  # lazily: a run with nothing new never starts the workers
             async with self._starting:
                 if not self._slots:  # starting processes blocks: not on the event loop
