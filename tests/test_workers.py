@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,9 @@ import pytest
 from pipeline.config.loader import load
 from pipeline.demo.pages import article_page
 from pipeline.demo.site import NewsSite
-from pipeline.errors import ExtractionError, ExtractionTimeout, WorkerCrashed
+from pipeline.errors import ExtractionError, ExtractionTimeout, WorkerCrashed, WorkerStartError
 from pipeline.extract import extractor
-from pipeline.extract.workers import ExtractPool, Job
+from pipeline.extract.workers import ExtractPool, Job, _Slot
 from pipeline.jobs.run import run_archive
 from pipeline.models import ExtractOptions
 from pipeline.store import Archive
@@ -128,3 +130,82 @@ def test_an_inline_run_records_a_raising_page_and_finishes(
         (site.base + bad.path, "ExtractionError", "ValueError: injected fault")
     ]
     assert query(db, "SELECT count(*) FROM articles") == [(len(site.articles) - 1,)]
+
+
+def test_a_supervisor_fault_fails_that_page_and_the_pool_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anything unexpected in a supervisor thread resolves the page's future (it used to
+    stay unresolved and the run hung) and the slot serves the next job."""
+    real = _Slot._send
+    faults = iter([True])
+
+    def send(self: _Slot, kind: str, payload: object) -> None:
+        if kind == "job" and next(faults, False):
+            raise RuntimeError("injected supervisor fault")
+        real(self, kind, payload)
+
+    monkeypatch.setattr(_Slot, "_send", send)
+    with ExtractPool(1) as pool:
+        pool.register("s", ExtractOptions())
+
+        async def go() -> tuple[object, object]:
+            first = pool.extract(Job("http://s.example/a", NORMAL.encode(), "utf-8", "s"))
+            try:
+                failed: object = await asyncio.wait_for(first, 60)
+            except WorkerCrashed as exc:
+                failed = exc
+            after = await pool.extract(Job("http://s.example/b", NORMAL.encode(), "utf-8", "s"))
+            return failed, after.article
+
+        failed, after = asyncio.run(go())
+    assert isinstance(failed, WorkerCrashed) and failed.url == "http://s.example/a"
+    assert "RuntimeError: injected supervisor fault" in failed.reason
+    assert getattr(after, "title", None)
+    assert pool.replaced == 1
+
+
+def test_replacements_counted_from_many_threads_are_all_counted() -> None:
+    pool = ExtractPool(0)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [
+            threading.Thread(target=lambda: [pool.note_replaced() for _ in range(20_000)])
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert pool.replaced == 160_000
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cause surfaces as WorkerStartError; close() no longer hides it behind
+    "cannot join thread before it is started", and the started worker is stopped."""
+    real = _Slot.start
+    started: list[_Slot] = []
+
+    def start(self: _Slot) -> None:
+        if self.number == 1:
+            raise OSError(24, "Too many open files")
+        real(self)
+        started.append(self)
+
+    monkeypatch.setattr(_Slot, "start", start)
+
+    async def go() -> None:
+        with ExtractPool(2) as pool:
+            pool.register("s", ExtractOptions())
+            await pool.extract(Job("http://s.example/a", NORMAL.encode(), "utf-8", "s"))
+
+    with pytest.raises(WorkerStartError) as raised:
+        asyncio.run(go())
+    assert str(raised.value) == (
+        "extraction worker 1 could not be started: OSError: [Errno 24] Too many open files"
+    )
+    assert len(started) == 1 and started[0].process is None  # stopped again
+    assert not started[0].thread.is_alive()
