@@ -246,7 +246,6 @@ class ExtractPool:
         self.context = multiprocessing.get_context("forkserver")
         self._slots: list[_Slot] = []
         self._starting = asyncio.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __enter__(self) -> ExtractPool:
         return self

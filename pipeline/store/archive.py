@@ -91,10 +91,9 @@ def _json_list(values: Sequence[str]) -> str | None:
 class Archive:
     """One open archive database."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, readonly: bool) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         self.db = db
         self.path = path
-        self.readonly = readonly
         self.near_threshold = NEAR_DUPLICATE  # see config's near_duplicate_threshold
 
     # --- opening --------------------------------------------------------------------
@@ -127,7 +126,7 @@ class Archive:
                 _check_version(db, file)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{file}: cannot open the archive ({exc})") from None
-        return cls(db, file, readonly)
+        return cls(db, file)
 
     @classmethod
     def _upgrade(cls, file: Path) -> None:
@@ -678,14 +677,6 @@ class Archive:
                 (_iso(now),),
             )
         return cursor.rowcount
-
-    def iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        cursor = self.execute(sql, params)
-        while True:
-            rows = cursor.fetchmany(500)
-            if not rows:
-                return
-            yield from rows
 
 
 def _version(db: sqlite_utils.Database) -> int:

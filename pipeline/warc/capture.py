@@ -15,7 +15,6 @@ import io
 import os
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -92,8 +91,6 @@ class WarcWriter:
         self.max_file_bytes = max_file_bytes
         self.prefix = prefix
         self.level = level
-        self.bytes_written = 0
-        self.records = 0
         self._lock = threading.Lock()
         self._file: IO[bytes] | None = None
         self._writer: WARCWriter | None = None
@@ -137,7 +134,6 @@ class WarcWriter:
         start = self._file.tell()
         self._file.write(member)
         self._file.flush()
-        self.bytes_written += len(member)
         return start, len(member)
 
     def write_response(
@@ -185,7 +181,6 @@ class WarcWriter:
                     )
                     self._write(request)
                 offset, length = self._write(response)
-                self.records += 1
                 return Capture(self._name, offset, length)
         except OSError as exc:
             raise CaptureError(f"cannot write {self._name}: {exc}") from None
@@ -409,7 +404,3 @@ def _next_record_start(fh: IO[bytes], after: int, size: int) -> int | None:
             return position + hit + (1 if data[hit : hit + 1] == b"\n" else 0)
         position += chunk
     return None
-
-
-def new_record_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
