@@ -32,7 +32,7 @@ from warcio.warcwriter import WARCWriter
 from pipeline import __version__
 from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
 from pipeline.errors import CaptureError
-from pipeline.models import Capture, Fetched
+from pipeline.models import Capture, Fetched, find_header
 
 DEFAULT_MAX_FILE = 1_000_000_000
 # Headers that describe the transfer, not the payload: we store the payload de-chunked,
@@ -59,8 +59,7 @@ class Payload:
     protocol: str = "HTTP/1.1"
 
     def header(self, name: str) -> str | None:
-        lname = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lname), None)
+        return find_header(self.headers, name)
 
 
 def _http_headers(
