@@ -209,3 +209,29 @@ def test_a_worker_that_cannot_start_is_a_clear_error(monkeypatch: pytest.MonkeyP
     )
     assert len(started) == 1 and started[0].process is None  # stopped again
     assert not started[0].thread.is_alive()
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+def test_an_unexpected_extraction_fault_is_the_same_worker_crash_in_both_modes(
+    processes: int,
+) -> None:
+    """An error outside the expected library errors (here selectolax's, from a selector
+    config checks would refuse) is WorkerCrashed naming it, inline or in a worker."""
+    with ExtractPool(processes) as pool:
+        pool.register("bad", ExtractOptions(drop=("a[",)))
+        pool.register("s", ExtractOptions())
+
+        async def go() -> tuple[WorkerCrashed | None, object]:
+            failed = None
+            try:
+                await pool.extract(Job("http://s.example/a", NORMAL.encode(), "utf-8", "bad"))
+            except WorkerCrashed as exc:
+                failed = exc
+            after = await pool.extract(Job("http://s.example/b", NORMAL.encode(), "utf-8", "s"))
+            return failed, after.article
+
+        failed, after = asyncio.run(go())
+    assert failed is not None and failed.url == "http://s.example/a"
+    assert failed.reason == "SelectolaxError: Can't parse CSS selector."
+    assert getattr(after, "title", None)
+    assert pool.replaced == processes  # a worker is not trusted after a fault

@@ -94,6 +94,9 @@ def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, fl
     except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
         # extract's libraries raise these on malformed input; the page fails alone.
         return "error", f"{type(exc).__name__}: {exc}", time.process_time() - started
+    except Exception as exc:  # a fault in the extraction stack: logged, the page fails
+        log.exception("extracting %s failed", job.url)
+        return "crash", f"{type(exc).__name__}: {exc}", time.process_time() - started
 
 
 def _answer(job: Job, kind: str, value: Any, cpu: float) -> Outcome | ExtractionError:
