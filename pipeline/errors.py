@@ -27,6 +27,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     ├── ExtractionError             one page could not be extracted       (.url)
     │   ├── ExtractionTimeout       over the per-page time limit
     │   └── WorkerCrashed           the worker died (memory limit, segfault)
+    ├── WorkerStartError            the extraction worker processes cannot be started
     ├── CaptureError                a WARC file cannot be written or read
     └── ExportError                 an export target is unusable
 """
@@ -197,6 +198,11 @@ class ExtractionTimeout(ExtractionError):
 
 class WorkerCrashed(ExtractionError):
     pass
+
+
+class WorkerStartError(NewsarchiveError):
+    """The extraction worker processes cannot be started (no fork, no file descriptors):
+    no page of the run can be extracted. The message names the cause."""
 
 
 class CaptureError(NewsarchiveError):

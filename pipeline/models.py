@@ -5,7 +5,15 @@ discover -> Candidate -> fetch -> Fetched -> extract -> Article -> store
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+
+def find_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    """The first value of the HTTP header `name` (case-insensitive), None when absent:
+    the one header lookup of fetched responses and WARC payloads."""
+    wanted = name.lower()
+    return next((value for key, value in headers if key.lower() == wanted), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +45,7 @@ class Fetched:
     not_modified: bool = False  # a 304 answer to a conditional GET
 
     def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
-
-    @property
-    def content_type(self) -> str:
-        return (self.header("content-type") or "").split(";")[0].strip().lower()
+        return find_header(self.headers, name)
 
     def text(self) -> str:
         return self.body.decode(self.encoding or "utf-8", errors="replace")

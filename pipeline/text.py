@@ -124,7 +124,3 @@ def lsh_keys(signature: bytes) -> list[int]:
 def to_signed64(value: int) -> int:
     """SQLite integers are signed 64-bit; store unsigned hashes in that range."""
     return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def from_signed64(value: int) -> int:
-    return value + (1 << 64) if value < 0 else value

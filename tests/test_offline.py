@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -135,6 +136,52 @@ def test_import_warc_from_another_writer_stores_each_article_once(tmp_path: Path
     assert (again["new"], again["known"]) == (0, 9)
     redo = json.loads(run_cli("reextract", "--db", str(db), "--json", cwd=tmp_path).stdout)
     assert redo["examined"] == 9 and redo["unchanged"] == 9
+
+
+def test_import_tells_html_as_fetch_does_when_a_record_has_no_content_type(
+    tmp_path: Path,
+) -> None:
+    """An untyped record is sniffed by the shared sniffer: a page that starts at <head>
+    (no <html> tag, which HTML allows) is imported, as the fetcher would take it."""
+    arts = synthetic_articles(2, seed=44)
+    warc = tmp_path / "untyped.warc.gz"
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for article in arts:
+            page = pages.article_page(article, "Other Paper", "https://u.example", [], [])
+            body = page[page.index("<head>") :].encode()
+            writer.write_record(
+                writer.create_warc_record(
+                    "https://u.example" + article.path,
+                    "response",
+                    payload=io.BytesIO(body),
+                    length=len(body),
+                    http_headers=StatusAndHeaders("200 OK", [], protocol="HTTP/1.1"),
+                )
+            )
+    db = tmp_path / "news.db"
+    done = run_cli("import-warc", str(warc), "--db", str(db), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["new"] == 2
+
+
+def test_reextract_writes_metadata_that_changed_without_the_text(tmp_path: Path) -> None:
+    """Stories stored when extraction did not read image or modified time get them from
+    re-extraction: 'updated', not 'unchanged' with nothing written."""
+    arts = synthetic_articles(3, seed=45)
+    warc = tmp_path / "meta.warc.gz"
+    _warcio_file(warc, "https://meta.example", arts)
+    db = tmp_path / "news.db"
+    assert run_cli("import-warc", str(warc), "--db", str(db), cwd=tmp_path).returncode == 0
+    before = query(db, "SELECT id, image, modified FROM articles ORDER BY id")
+    assert len(before) == 3 and all(image and modified for _, image, modified in before)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE articles SET image = NULL, modified = NULL")
+    done = run_cli("reextract", "--db", str(db), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["updated"], report["unchanged"], report["revised"]) == (3, 0, 0)
+    assert query(db, "SELECT id, image, modified FROM articles ORDER BY id") == before
 
 
 def test_a_truncated_warc_imports_everything_before_the_damage(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -252,3 +253,38 @@ def test_a_read_only_open_upgrades_an_older_archive_first(tmp_path: Path) -> Non
         assert archive.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "value"),
+    [
+        ({"tags": ("harbour", "council")}, "tags", '["harbour", "council"]'),
+        ({"image": "https://n.example/wall.jpg"}, "image", "https://n.example/wall.jpg"),
+        ({"modified": "2026-11-03T09:00:00+00:00"}, "modified", "2026-11-03T09:00:00Z"),
+        ({"agencies": ("Reuters",)}, "agencies", '["Reuters"]'),
+        ({"title": "Wall repairs approved at last"}, "title", "Wall repairs approved at last"),
+    ],
+)
+def test_reextraction_writes_every_metadata_change(
+    archive: Archive, change: dict[str, object], column: str, value: str
+) -> None:
+    url = "https://n.example/wall"
+    art = article(url)
+    assert stored(archive, url, art) == "new"
+    (article_id,) = archive.execute("SELECT id FROM articles").fetchone()
+    assert archive.reextracted(article_id, art, STAMP) == "unchanged"
+    assert archive.reextracted(article_id, replace(art, **change), STAMP) == "updated"
+    assert archive.execute(f"SELECT {column} FROM articles").fetchone() == (value,)
+    assert archive.reextracted(article_id, replace(art, **change), STAMP) == "unchanged"
+
+
+def test_reextraction_that_lacks_a_value_keeps_the_stored_one(archive: Archive) -> None:
+    url = "https://n.example/wall"
+    art = replace(article(url), image="https://n.example/wall.jpg", tags=("harbour",))
+    stored(archive, url, art)
+    (article_id,) = archive.execute("SELECT id FROM articles").fetchone()
+    assert archive.reextracted(article_id, replace(art, image=None, tags=()), STAMP) == "unchanged"
+    assert archive.execute("SELECT image, tags FROM articles").fetchone() == (
+        "https://n.example/wall.jpg",
+        '["harbour"]',
+    )

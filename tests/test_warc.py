@@ -8,8 +8,8 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from pipeline.demo.site import NewsSite, Request, Response, gzipped
-from pipeline.models import Capture
-from pipeline.warc.capture import Damage, WarcWriter, iter_records, read_capture
+from pipeline.models import Capture, Fetched, find_header
+from pipeline.warc.capture import Damage, Payload, WarcWriter, iter_records, read_capture
 
 from .conftest import query, run_cli, write_config
 
@@ -151,3 +151,12 @@ def test_damage_in_the_middle_is_skipped_and_reading_resumes(tmp_path: Path) -> 
     ]
     assert offsets == [c.offset for c in captures if c.offset != bad]
     assert [d.offset for d in found if isinstance(d, Damage)] == [bad]
+
+
+def test_fetched_responses_and_warc_payloads_share_one_header_lookup() -> None:
+    headers = (("Content-Type", "text/html"), ("X-A", "1"), ("x-a", "2"), ("ETag", '"e"'))
+    fetched = Fetched("u", "u", 200, headers, b"", b"", None, "2026-01-01T00:00:00Z")
+    payload = Payload("u", 200, headers, b"", None, b"")
+    for name, value in (("content-type", "text/html"), ("X-A", "1"), ("etag", '"e"')):
+        assert find_header(headers, name) == fetched.header(name) == payload.header(name) == value
+    assert find_header(headers, "Location") is None and payload.header("location") is None

@@ -124,7 +124,6 @@ class NewsSite:
         self.articles = sorted(articles, key=lambda a: a.published, reverse=True)
         self.briefs = briefs or []
         self.latency = latency
-        self.bloat_kb = bloat_kb
         self._padding = pages.bloat(bloat_kb, name)  # the site's chrome: one for all pages
         self.routes: dict[str, Route] = {}  # path -> handler; overrides built-in pages
         self.requests: list[Seen] = []
@@ -173,9 +172,6 @@ class NewsSite:
     def paths_seen(self) -> list[str]:
         with self._lock:
             return [r.path for r in self.requests]
-
-    def article_url(self, article: SiteArticle) -> str:
-        return self.base + article.path
 
     # --- pages ---------------------------------------------------------------------
 

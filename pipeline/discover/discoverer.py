@@ -52,7 +52,6 @@ class DiscoveryStats:
     found: int = 0  # URLs accepted by the source's filters
     new: int = 0  # of which not seen before
     not_modified: int = 0  # feeds/sitemaps answering 304
-    documents: int = 0  # feeds/sitemaps/listings fetched
     errors: list[DiscoveryError | FetchError] = field(default_factory=list)
 
 
@@ -136,7 +135,6 @@ class Discoverer:
             except FetchError as exc:
                 self.stats.errors.append(exc)
                 return None
-            self.stats.documents += 1
         return self._home
 
     async def _feed_urls(self) -> list[str]:
@@ -208,7 +206,6 @@ class Discoverer:
                 return None  # a guessed /sitemap.xml that does not exist is no error
             self._failed(state, exc)
             return None
-        self.stats.documents += 1
         stamp = _iso(self.now)
         if fetched.not_modified:
             self.stats.not_modified += 1
@@ -329,7 +326,6 @@ class Discoverer:
         else:
             try:
                 page = await self.fetcher.fetch(url)
-                self.stats.documents += 1
             except FetchError as exc:
                 self.stats.errors.append(exc)
                 return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -26,9 +27,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipeline.decode import to_text
-from pipeline.errors import ExtractionError, ExtractionTimeout, WorkerCrashed
+from pipeline.errors import ExtractionError, ExtractionTimeout, WorkerCrashed, WorkerStartError
 from pipeline.models import Article, ExtractOptions
 
+log = logging.getLogger(__name__)
 _PRELOAD = ["pipeline.extract.preload", "pipeline.extract.workers"]
 
 
@@ -75,6 +77,37 @@ def _limit_memory(megabytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, float]:
+    """Extract one page, as ("ok", article | None, cpu), ("error", reason, cpu) or
+    ("crash", reason, cpu): what a worker replies, and what inline extraction uses, so
+    that a page fails the same way whatever the number of workers."""
+    started = time.process_time()
+    try:
+        article = extract_bytes(
+            job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
+        )
+        return "ok", article, time.process_time() - started
+    except MemoryError:
+        return "crash", "memory limit exceeded", time.process_time() - started
+    except RecursionError:
+        return "error", "markup nested too deeply", time.process_time() - started
+    except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
+        # extract's libraries raise these on malformed input; the page fails alone.
+        return "error", f"{type(exc).__name__}: {exc}", time.process_time() - started
+    except Exception as exc:  # a fault in the extraction stack: logged, the page fails
+        log.exception("extracting %s failed", job.url)
+        return "crash", f"{type(exc).__name__}: {exc}", time.process_time() - started
+
+
+def _answer(job: Job, kind: str, value: Any, cpu: float) -> Outcome | ExtractionError:
+    """A reply of `_attempt` as the pool hands it over: an Outcome or a typed error."""
+    if kind == "ok":
+        return Outcome(value, cpu)
+    if kind == "crash":
+        return WorkerCrashed(job.url, value)
+    return ExtractionError(job.url, value)
+
+
 def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -94,19 +127,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | N
             options[key] = value
             continue
         job: Job = payload
-        started = time.process_time()
-        try:
-            article = extract_bytes(
-                job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
-            )
-            reply: tuple[Any, ...] = ("ok", article, time.process_time() - started)
-        except MemoryError:
-            reply = ("crash", "memory limit exceeded", time.process_time() - started)
-        except RecursionError:
-            reply = ("error", "markup nested too deeply", time.process_time() - started)
-        except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
-            # extract's libraries raise these on malformed input; the page fails alone.
-            reply = ("error", f"{type(exc).__name__}: {exc}", time.process_time() - started)
+        reply = _attempt(job, options)
         try:
             conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
         except (OSError, ValueError):
@@ -128,26 +149,37 @@ class _Slot:
 
     def start(self) -> None:
         parent, child = self.pool.context.Pipe(duplex=True)
-        self.process = self.pool.context.Process(
+        process = self.pool.context.Process(
             target=_worker_main,
             args=(child, self.pool.memory_mb),
             daemon=True,
             name=f"newsarchive-extract-{self.number}",
         )
-        self.process.start()
-        child.close()
-        self.conn = parent
+        try:
+            process.start()
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.process, self.conn = process, parent
         self.known_options = set()
 
     def kill(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
-        if self.process is not None:
-            self.process.join(5)
-        if self.conn is not None:
-            self.conn.close()
+        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
+            if self.process is not None and self.process.is_alive():
+                self.process.kill()
+            if self.process is not None:
+                self.process.join(5)
+            if self.conn is not None:
+                self.conn.close()
         self.process = None
         self.conn = None
+
+    def replace_worker(self) -> None:
+        """Kill the worker (a new one starts with the next job) and count it."""
+        self.kill()
+        self.pool.note_replaced()
 
     def _send(self, kind: str, payload: Any) -> None:
         assert self.conn is not None
@@ -164,7 +196,15 @@ class _Slot:
                 self.kill()
                 return
             job, future = item
-            result = self._run(job)
+            result: Outcome | ExtractionError
+            try:
+                result = self._run(job)
+            except Exception as exc:  # a fault of this supervisor, not of the page
+                log.exception("extraction supervisor %d failed on %s", self.number, job.url)
+                result = WorkerCrashed(
+                    job.url, f"extraction supervisor failed ({type(exc).__name__}: {exc})"
+                )
+                self.replace_worker()  # its state is unknown: the next job gets a new one
             self.pool.deliver(future, result)
 
     def _run(self, job: Job) -> Outcome | ExtractionError:
@@ -177,23 +217,17 @@ class _Slot:
             self._send("job", job)
             assert self.conn is not None
             if not self.conn.poll(self.pool.timeout):
-                self.kill()
-                self.pool.replaced += 1
+                self.replace_worker()
                 return ExtractionTimeout(job.url, f"extraction took over {self.pool.timeout:g} s")
             kind, value, cpu = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError, BrokenPipeError):
             code = self.process.exitcode if self.process is not None else None
-            self.kill()
-            self.pool.replaced += 1
+            self.replace_worker()
             return WorkerCrashed(job.url, f"extraction worker died (exit code {code})")
         self.pool.add_cpu(cpu)
-        if kind == "ok":
-            return Outcome(value, cpu)
         if kind == "crash":
-            self.kill()
-            self.pool.replaced += 1
-            return WorkerCrashed(job.url, value)
-        return ExtractionError(job.url, value)
+            self.replace_worker()
+        return _answer(job, kind, value, cpu)
 
 
 class ExtractPool:
@@ -210,12 +244,11 @@ class ExtractPool:
             queue.SimpleQueue()
         )
         self.cpu = 0.0  # CPU seconds spent extracting, all workers together
-        self._cpu_lock = threading.Lock()
         self.replaced = 0  # workers replaced after a timeout or crash
+        self._lock = threading.Lock()  # the supervisors update cpu and replaced
         self.context = multiprocessing.get_context("forkserver")
         self._slots: list[_Slot] = []
         self._starting = asyncio.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __enter__(self) -> ExtractPool:
         return self
@@ -224,13 +257,23 @@ class ExtractPool:
         self.close()
 
     def start(self) -> None:
+        """Start the worker processes and their supervisors; WorkerStartError when one
+        cannot start (those already started are stopped again)."""
         if self.processes <= 0 or self._slots:
             return
         self.context.set_forkserver_preload(_PRELOAD)
-        self._slots = [_Slot(self, n) for n in range(self.processes)]
-        for slot in self._slots:
-            slot.start()
-            slot.thread.start()
+        for number in range(self.processes):
+            slot = _Slot(self, number)
+            try:
+                slot.start()
+                slot.thread.start()
+            except Exception as exc:  # OSError (no fork, no fds), the forkserver's errors
+                slot.kill()
+                self.close()
+                raise WorkerStartError(
+                    f"extraction worker {number} could not be started: {type(exc).__name__}: {exc}"
+                ) from exc
+            self._slots.append(slot)
 
     def close(self) -> None:
         for _ in self._slots:
@@ -240,8 +283,12 @@ class ExtractPool:
         self._slots = []
 
     def add_cpu(self, seconds: float) -> None:
-        with self._cpu_lock:
+        with self._lock:
             self.cpu += seconds
+
+    def note_replaced(self) -> None:
+        with self._lock:
+            self.replaced += 1
 
     def register(self, key: str, options: ExtractOptions) -> None:
         """Options are sent to each worker once; jobs name them by key."""
@@ -256,17 +303,18 @@ class ExtractPool:
             else:
                 future.set_result(result)
 
-        future.get_loop().call_soon_threadsafe(settle)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: no one awaits it
+            future.get_loop().call_soon_threadsafe(settle)
 
     async def extract(self, job: Job) -> Outcome:
         """Extract one page in a worker; raises ExtractionError subclasses."""
         if self.processes <= 0:
-            started = time.process_time()
-            options = _with_now(self.options[job.options_key], job.now)
-            article = extract_bytes(job.body, job.encoding, job.url, options)
-            cpu = time.process_time() - started
+            kind, value, cpu = _attempt(job, self.options)
             self.add_cpu(cpu)
-            return Outcome(article, cpu)
+            answer = _answer(job, kind, value, cpu)
+            if isinstance(answer, ExtractionError):
+                raise answer
+            return answer
         if not self._slots:  # lazily: a run with nothing new never starts the workers
             async with self._starting:
                 if not self._slots:  # starting processes blocks: not on the event loop

@@ -68,6 +68,22 @@ def _story_fields(art: Article) -> dict[str, Any]:
     }
 
 
+# The columns of _story_fields that are metadata (the rest follow the text's hash).
+_METADATA = (
+    "title",
+    "author",
+    "authors",
+    "agencies",
+    "published",
+    "modified",
+    "language",
+    "sitename",
+    "description",
+    "tags",
+    "image",
+)
+
+
 def _json_list(values: Sequence[str]) -> str | None:
     return json.dumps(list(values), ensure_ascii=False) if values else None
 
@@ -75,10 +91,9 @@ def _json_list(values: Sequence[str]) -> str | None:
 class Archive:
     """One open archive database."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, readonly: bool) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         self.db = db
         self.path = path
-        self.readonly = readonly
         self.near_threshold = NEAR_DUPLICATE  # see config's near_duplicate_threshold
 
     # --- opening --------------------------------------------------------------------
@@ -111,7 +126,7 @@ class Archive:
                 _check_version(db, file)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{file}: cannot open the archive ({exc})") from None
-        return cls(db, file, readonly)
+        return cls(db, file)
 
     @classmethod
     def _upgrade(cls, file: Path) -> None:
@@ -429,8 +444,7 @@ class Archive:
         else 'unchanged'."""
         with self.db.conn:
             row = self.db.conn.execute(
-                "SELECT content_hash, title, author, published, language, sitename,"
-                " description, minhash FROM articles WHERE id = ?",
+                f"SELECT content_hash, minhash, {', '.join(_METADATA)} FROM articles WHERE id = ?",
                 (article_id,),
             ).fetchone()
             if row is None:
@@ -438,22 +452,17 @@ class Archive:
             if row[0] != art.content_hash:
                 self._revise(article_id, art, at, None)
                 return "revised"
-            if row[7] is None and art.minhash:  # stored before signatures existed
+            if row[1] is None and art.minhash:  # stored before signatures existed
                 self.db.conn.execute(
                     "UPDATE articles SET minhash = ? WHERE id = ?", (art.minhash, article_id)
                 )
                 self._index_signature(article_id, art.minhash, new=False)
-            row = row[:7]
             fields = _story_fields(art)
-            current = (
-                art.title,
-                art.author,
-                fields["published"],
-                art.language,
-                art.sitename,
-                art.description,
-            )
-            if tuple(row[1:]) == current:
+            # What the update below writes: a value the new extraction lacks is kept.
+            if all(
+                fields[k] is None or fields[k] == old
+                for k, old in zip(_METADATA, row[2:], strict=True)
+            ):
                 return "unchanged"
             sets = [f"{k} = coalesce(?, {k})" for k in fields]
             self.db.conn.execute(
@@ -668,14 +677,6 @@ class Archive:
                 (_iso(now),),
             )
         return cursor.rowcount
-
-    def iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        cursor = self.execute(sql, params)
-        while True:
-            rows = cursor.fetchmany(500)
-            if not rows:
-                return
-            yield from rows
 
 
 def _version(db: sqlite_utils.Database) -> int:

@@ -15,7 +15,6 @@ import io
 import os
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from warcio.warcwriter import WARCWriter
 from pipeline import __version__
 from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
 from pipeline.errors import CaptureError
-from pipeline.models import Capture, Fetched
+from pipeline.models import Capture, Fetched, find_header
 
 DEFAULT_MAX_FILE = 1_000_000_000
 # Headers that describe the transfer, not the payload: we store the payload de-chunked,
@@ -60,8 +59,7 @@ class Payload:
     protocol: str = "HTTP/1.1"
 
     def header(self, name: str) -> str | None:
-        lname = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lname), None)
+        return find_header(self.headers, name)
 
 
 def _http_headers(
@@ -92,8 +90,6 @@ class WarcWriter:
         self.max_file_bytes = max_file_bytes
         self.prefix = prefix
         self.level = level
-        self.bytes_written = 0
-        self.records = 0
         self._lock = threading.Lock()
         self._file: IO[bytes] | None = None
         self._writer: WARCWriter | None = None
@@ -137,7 +133,6 @@ class WarcWriter:
         start = self._file.tell()
         self._file.write(member)
         self._file.flush()
-        self.bytes_written += len(member)
         return start, len(member)
 
     def write_response(
@@ -185,7 +180,6 @@ class WarcWriter:
                     )
                     self._write(request)
                 offset, length = self._write(response)
-                self.records += 1
                 return Capture(self._name, offset, length)
         except OSError as exc:
             raise CaptureError(f"cannot write {self._name}: {exc}") from None
@@ -425,7 +419,3 @@ def _next_record_start(fh: IO[bytes], after: int, size: int) -> int | None:
             return position + hit + (1 if data[hit : hit + 1] == b"\n" else 0)
         position += chunk
     return None
-
-
-def new_record_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
