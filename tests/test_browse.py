@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.cli import browse, cli, runs  # noqa: F401  (registers the commands)
+from pipeline.cli import cli
 from pipeline.store import Archive
 
 from .browse_helpers import STORIES, Story, build_archive, cli_env, result

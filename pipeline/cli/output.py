@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.text import Text
-
-from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+if TYPE_CHECKING:  # rich is imported where a terminal needs it: `--help` and pipes go without
+    from rich.console import Console
+    from rich.text import Text
 
 # C0/C1 control characters (ANSI escape sequences start with ESC, \x1b) except tab/newline.
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -31,6 +30,10 @@ def clean_line(text: object) -> str:
 
 def snippet_text(snippet: str) -> Text:
     """A search snippet with its matches in bold."""
+    from rich.text import Text
+
+    from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+
     out = Text()
     snippet = " ".join(
         _CONTROL.sub(
@@ -50,14 +53,20 @@ def snippet_text(snippet: str) -> Text:
 
 
 def plain_snippet(snippet: str) -> str:
+    from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+
     return clean_line(snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, ""))
 
 
 def stdout() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -81,6 +90,8 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
     root.propagate = False
     handler: logging.Handler
     if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
         handler = RichHandler(console=stderr(), show_path=False, markup=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
