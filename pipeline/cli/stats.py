@@ -65,7 +65,7 @@ def stats(config_path: Path, db: Path | None, fmt: str | None) -> None:
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         config = _config(config_path)
         per_source = queries.stats(archive, now)
-        for name in (s.name for s in config.sources) if config else ():
+        for name in _configured(config, archive.path):
             per_source.setdefault(name, queries.SourceStats(name))
         per_source = dict(sorted(per_source.items()))
         checked = health(archive, list(per_source), now)
@@ -179,6 +179,25 @@ def _size(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
+
+
+def _configured(config: Config | None, archive: Path) -> list[str]:
+    """The config's sources, when the config is about this archive: given with
+    --config, or naming this archive as its `archive` (not a sources.yaml that merely
+    sits in the current directory while --db points elsewhere)."""
+    if config is None:
+        return []
+    explicit = click.get_current_context().get_parameter_source("config_path")
+    if explicit is click.core.ParameterSource.DEFAULT and not _same(config.archive, archive):
+        return []
+    return [s.name for s in config.sources]
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _config(config_path: Path) -> Config | None:

@@ -38,6 +38,8 @@ def _cell(value: Any) -> str:
 
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | tuple | dict):
         value = json_text(value)
     # Titles and snippets come from the web: a cell starting with = + - @ is not run
