@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
+from pipeline.demo.site import NewsSite
 from pipeline.store import Archive
 
 from .browse_helpers import STORIES, Story, build_archive, cli_env, filler
+from .conftest import run_cli, write_config
 
 COMMANDS = {
     "run",
@@ -281,3 +284,33 @@ def test_every_configured_source_is_in_stats(tmp_path: Path) -> None:
     # a sources.yaml about another archive does not add its sources
     other = json.loads(invoke("stats", "--db", str(db), "--json").output)
     assert set(other) == {"gazette"}
+
+
+# Item 4 of issue 11: -vv means something
+
+
+def test_vv_shows_debug_detail_that_v_does_not(workdir: Path, site: NewsSite) -> None:
+    config = write_config(workdir, [{"name": "gazette", "url": site.base + "/"}])
+    runs = {}
+    for flag in ("-v", "-vv"):
+        db = workdir / f"archive{flag}.db"
+        done = run_cli("run", "--config", str(config), "--db", str(db), flag, cwd=workdir)
+        assert done.returncode == 0, done.stderr
+        runs[flag] = done.stderr
+    # -v: what happens (info), in both
+    for flag in ("-v", "-vv"):
+        assert re.search(r"INFO .*gazette: discovery read \d+ documents", runs[flag])
+    assert " DEBUG " not in runs["-v"]
+    debug = [line for line in runs["-vv"].splitlines() if " DEBUG " in line]
+    text = "\n".join(debug)
+    # per-request timings, from the fetcher's own logger
+    assert re.search(
+        r"DEBUG pipeline\.fetch\.fetcher: GET http://\S+/ \(page\): HTTP 200, \d+ bytes in \d+ ms",
+        text,
+    ), text
+    # discovery decisions: what was read, what was kept and why
+    assert re.search(r"gazette: .* \d+ URLs kept, \d+ left out by the include/exclude", text), text
+    # what extraction made of each page
+    assert re.search(r"pipeline\.jobs\.run: gazette: http://\S+: article, \d+ characters", text), (
+        text
+    )

@@ -80,11 +80,15 @@ class _Sanitise(logging.Filter):
 
 
 def setup_logging(verbose: int, quiet: bool = False) -> None:
-    """Logs go to stderr: warnings by default, -v info, -vv debug, --quiet errors only."""
+    """Logs go to stderr: warnings by default, -v info, -vv debug, --quiet errors only.
+
+    Every module logs to its own logger (`logging.getLogger(__name__)`), all under
+    "pipeline"; at -vv each line names its module (pipeline.fetch.fetcher: ...)."""
     level = (
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
-    root = logging.getLogger("newsarchive")
+    message = "%(name)s: %(message)s" if level == logging.DEBUG else "%(message)s"
+    root = logging.getLogger("pipeline")
     root.handlers.clear()
     root.setLevel(level)
     root.propagate = False
@@ -93,12 +97,12 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
         from rich.logging import RichHandler
 
         handler = RichHandler(console=stderr(), show_path=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(logging.Formatter(message))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(
             logging.Formatter(
-                "%(asctime)s newsarchive %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"
+                f"%(asctime)s newsarchive %(levelname)s {message}", "%Y-%m-%dT%H:%M:%S"
             )
         )
     handler.setLevel(level)
