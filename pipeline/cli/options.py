@@ -123,9 +123,7 @@ def format_options(json_help: str) -> Callable[[F], F]:
             click.option(
                 "--nl", "fmt", flag_value="nl", help="Newline-delimited JSON: one object a line."
             ),
-            click.option(
-                "--csv", "fmt", flag_value="csv", help="CSV with a header row (RFC 4180)."
-            ),
+            click.option("--csv", "fmt", flag_value="csv", help="CSV, with a header row."),
             click.option(
                 "--tsv", "fmt", flag_value="tsv", help="Tab-separated, with a header row."
             ),
@@ -135,6 +133,8 @@ def format_options(json_help: str) -> Callable[[F], F]:
 
 
 def resolve_db(config_path: Path, db: Path | None) -> Path:
+    if db is not None:  # --db wins: no need to load the config module (courlan, yaml)
+        return db
     from pipeline.config.loader import archive_path
 
     return archive_path(config_path, db)
