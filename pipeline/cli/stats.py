@@ -202,6 +202,8 @@ def _same(a: Path, b: Path) -> bool:
 
 def _config(config_path: Path) -> Config | None:
     """The config when there is one: it names the sources and the WARC directory."""
+    if not config_path.exists():
+        return None
     from pipeline.config.loader import load
 
-    return load(config_path) if config_path.exists() else None
+    return load(config_path)
