@@ -29,6 +29,8 @@ def test_demo_archives_the_sample_site_without_clutter(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "This run: 32 new stories, 1 duplicate" in done.stdout
     assert "newsarchive search" in done.stdout
+    # the suggested commands are whole lines, whatever the width: they are copied and pasted
+    assert f"  newsarchive search harbour --db {db}" in done.stdout.splitlines()
 
     rows = query(db, "SELECT title, author, published, language, text FROM articles")
     assert len(rows) == 32

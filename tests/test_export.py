@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from pipeline.cli import browse, cli, runs  # noqa: F401  (registers the commands)
+from pipeline.cli import cli
 from pipeline.export import guard_formula, safe_name, unguard_formula
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.store import Archive, queries

@@ -1,75 +1,15 @@
-"""The `newsarchive` command group and the error-to-exit-code mapping."""
+"""The `newsarchive` command group: every command is added here, in one place, so that
+`from pipeline.cli import cli` is the whole CLI (no registration by import side effect).
+
+The command modules import only click and the CLI's own small modules at the top;
+each command imports what it needs when it runs, so `newsarchive --help` starts fast."""
 
 from __future__ import annotations
-
-import functools
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from pipeline import __version__
-from pipeline.config.loader import DEFAULT_CONFIG, archive_path
-from pipeline.errors import ConfigError, LockHeldError, NewsarchiveError, QueryError, UsageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
-
-
-def fail(message: str, code: int) -> None:
-    click.echo(f"newsarchive: error: {message}", err=True)
-    sys.exit(code)
-
-
-def guarded(fn: F) -> F:
-    """Turn the package's errors into one-line messages and DESIGN.md's exit codes."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, UsageError, QueryError) as exc:
-            fail(str(exc), EXIT_USAGE)
-        except LockHeldError as exc:
-            fail(str(exc), EXIT_LOCKED)
-        except NewsarchiveError as exc:
-            fail(str(exc), EXIT_FAILED)
-        except KeyboardInterrupt:
-            click.echo("newsarchive: interrupted", err=True)
-            sys.exit(130)
-        except BrokenPipeError:  # `newsarchive export | head`
-            sys.stderr.close()
-            sys.exit(0)
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def config_options(fn: F) -> F:
-    """--config and --db, taken by every command that reads or writes the archive."""
-    fn = click.option(
-        "--db",
-        "db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="The archive database (default: the config's `archive`, else archive/news.db).",
-    )(fn)
-    fn = click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_CONFIG,
-        show_default=True,
-        help="The sources file.",
-    )(fn)
-    return fn
-
-
-def resolve_db(config_path: Path, db: Path | None) -> Path:
-    return archive_path(config_path, db)
+from pipeline.cli import browse, runs, stats, warcs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -82,7 +22,19 @@ def cli() -> None:
     """
 
 
-def main() -> None:
-    from pipeline.cli import browse, runs, warcs  # noqa: F401  (registers the commands)
+for command in (
+    runs.run,
+    runs.demo,
+    browse.search,
+    browse.show,
+    stats.stats,
+    browse.export,
+    browse.serve,
+    warcs.reextract_command,
+    warcs.import_warc_command,
+):
+    cli.add_command(command)
 
+
+def main() -> None:
     cli(prog_name="newsarchive")

@@ -1,33 +1,35 @@
-"""Reading the archive: `search`, `show`, `stats`, `export`, `serve`."""
+"""Reading the archive: `search`, `show`, `export`, `serve` (`stats` is in stats.py).
+
+Heavy modules (the store, rich, the exporters, datasette) are imported inside the
+commands, so that `newsarchive --help` and the other commands do not pay for them."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
-from pipeline.cli.app import EXIT_FAILED, cli, config_options, fail, guarded, resolve_db
-from pipeline.cli.output import clean, clean_line, plain_snippet, snippet_text, stdout
-from pipeline.config.loader import load
-from pipeline.errors import UsageError
-from pipeline.export import (
-    FORMATS,
-    ExportOptions,
-    atomic_file,
-    export_stream,
-    export_tree,
-    json_text,
+from pipeline.cli.options import (
+    EXIT_FAILED,
+    LazyChoice,
+    LazyHelpOption,
+    config_options,
+    fail,
+    format_options,
+    guarded,
+    resolve_db,
+    source_option,
 )
-from pipeline.store import Archive, queries
-from pipeline.store.health import health
+from pipeline.cli.output import clean, clean_line, plain_snippet
+from pipeline.cli.tables import is_terminal, write_records
+from pipeline.errors import UsageError
+
+if TYPE_CHECKING:
+    from pipeline.store.queries import Hit
 
 F = Callable[..., Any]
 
@@ -35,13 +37,7 @@ F = Callable[..., Any]
 def filter_options(fn: F) -> F:
     for option in reversed(
         [
-            click.option(
-                "--source",
-                "sources",
-                multiple=True,
-                metavar="NAME",
-                help="Only this source (repeatable).",
-            ),
+            source_option(),
             click.option(
                 "--since",
                 metavar="WHEN",
@@ -56,12 +52,26 @@ def filter_options(fn: F) -> F:
     return fn
 
 
-@cli.command()
+def _hit_record(hit: Hit) -> dict[str, Any]:
+    data = asdict(hit)
+    data["snippet"] = plain_snippet(hit.snippet)
+    data["rank"] = round(hit.rank, 4)
+    return data
+
+
+@click.command()
 @click.argument("query")
 @config_options
 @filter_options
-@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10000),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="At most N matches (1-10000).",
+)
+@format_options("One JSON object per line (as --nl).")
 @guarded
 def search(
     query: str,
@@ -73,27 +83,45 @@ def search(
     language: str | None,
     collapse: bool,
     limit: int,
-    as_json: bool,
+    fmt: str | None,
 ) -> None:
     """Full-text search of titles and texts, best matches first (bm25).
 
     QUERY uses SQLite FTS5 syntax: words (all must occur), "a phrase", AND, OR, NOT,
     parentheses, prefix*, title:word.
+
+    On a terminal the matches are a table; piped, they are plain lines (id, date,
+    source, title; then the URL and the snippet, indented), never cut short.
     """
+    from pipeline.store import Archive, queries
+
     filters = queries.Filters(sources, since, until, language, collapse=collapse)
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         hits = queries.search(archive, query, filters, limit)
-    if as_json:
-        for hit in hits:
-            data = asdict(hit)
-            data["snippet"] = plain_snippet(hit.snippet)
-            data["rank"] = round(hit.rank, 4)
-            click.echo(json_text(data))
+    if fmt is not None:
+        write_records((_hit_record(hit) for hit in hits), "nl" if fmt == "json" else fmt)
         return
-    out = stdout()
     if not hits:
-        out.print("No matches.")
+        click.echo("No matches.")
         return
+    if not is_terminal():
+        for hit in hits:
+            date = clean_line(hit.published)[:10] or "-"
+            title = clean_line(hit.title) or "(untitled)"
+            click.echo(f"{hit.id}  {date}  {clean_line(hit.source)}  {title}")
+            click.echo(f"    {clean_line(hit.url)}")
+            click.echo(f"    {plain_snippet(hit.snippet)}")
+        return
+    _search_table(hits)
+
+
+def _search_table(hits: list[Hit]) -> None:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from pipeline.cli.output import snippet_text, stdout
+
     table = Table(show_lines=True)
     for column in ("id", "date", "source", "title / snippet"):
         table.add_column(column, overflow="fold")
@@ -104,16 +132,22 @@ def search(
         title = Text(clean_line(hit.title) or "(untitled)", style="bold")
         date = Text(clean_line(hit.published)[:10])
         table.add_row(str(hit.id), date, Text(clean_line(hit.source)), Group(title, body))
-    out.print(table)
+    stdout().print(table)
 
 
-@cli.command()
+@click.command()
 @click.argument("id_or_url")
 @config_options
 @click.option("--json", "as_json", is_flag=True, help="The article as JSON.")
 @guarded
 def show(id_or_url: str, config_path: Path, db: Path | None, as_json: bool) -> None:
     """One article: its metadata and text (by id, URL or canonical URL)."""
+    from rich.text import Text
+
+    from pipeline.cli.output import stdout
+    from pipeline.export import json_text
+    from pipeline.store import Archive, queries
+
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         row = queries.article(archive, id_or_url)
     if row is None:
@@ -152,121 +186,28 @@ def show(id_or_url: str, config_path: Path, db: Path | None, as_json: bool) -> N
     out.print(Text(clean(row["text"])), soft_wrap=True)
 
 
-def _bar(count: int, most: int, width: int = 20) -> str:
-    return "█" * max(1, round(width * count / most)) if count and most else ""
-
-
-@cli.command()
-@config_options
-@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
-@guarded
-def stats(config_path: Path, db: Path | None, as_json: bool) -> None:
-    """The archive as a whole: stories per source (new in the last 24 h and 7 days,
-    duplicates, the URL frontier, source health) and per month.
-
-    --json prints one object per source: its counts, "months" (YYYY-MM: stories) and
-    its health ("healthy", "flags", "reasons", "last_run")."""
-    now = datetime.now(UTC)
-    with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
-        per_source = queries.stats(archive, now)
-        checked = health(archive, list(per_source), now)
-        runs = queries.recent_runs(archive, 1)
-        warc_dir = _warc_dir(config_path, archive.path)
-    warc_on_disk = (
-        sum(f.stat().st_size for f in warc_dir.glob("*.warc*")) if (warc_dir.is_dir()) else 0
-    )
-    if as_json:
-        data = {}
-        for name, s in per_source.items():
-            h = checked.get(name)
-            data[name] = {
-                **asdict(s),
-                "warc_dir": str(warc_dir),
-                "healthy": h.healthy if h else True,
-                "flags": h.flags if h else [],
-                "reasons": h.reasons if h else [],
-                "last_run": h.last_run if h else None,
-            }
-        click.echo(json_text(data, indent=2))
-        return
-    out = stdout()
-    if not per_source:
-        out.print("The archive is empty: run `newsarchive run` first.")
-        return
-    table = Table(title="Stories per source", title_justify="left")
-    heads = ("source", "stories", "24h", "7d", "last new", "dup", "pend", "retry", "fail", "skip")
-    for column in (*heads, "health"):
-        table.add_column(
-            column, justify="left" if column in ("source", "last new", "health") else "right"
-        )
-    total = [0] * 8
-    for s in per_source.values():
-        counts = (s.articles, s.new_24h or 0, s.new_7d or 0)
-        rest = (s.duplicates, s.pending, s.retrying, s.failed, s.skipped)
-        total = [t + v for t, v in zip(total, (*counts, *rest), strict=True)]
-        h = checked.get(s.name)
-        state = Text(", ".join(h.flags), style="red") if h and h.flags else Text("ok")
-        last = (s.last_new or "-").replace("T", " ")[:16]
-        table.add_row(Text(clean_line(s.name)), *map(str, counts), last, *map(str, rest), state)
-    if len(per_source) > 1:
-        table.add_section()
-        table.add_row("all", *map(str, total[:3]), "", *map(str, total[3:]), "")
-    out.print(table)
-    for name, h in checked.items():
-        for reason in h.reasons:
-            out.print(Text.assemble((f"{clean_line(name)}: ", "red"), clean_line(reason)))
-    by_month = queries.months(per_source)
-    if by_month:
-        months = Table(title="Stories per month (by date published)", title_justify="left")
-        months.add_column("month")
-        months.add_column("stories", justify="right")
-        months.add_column("")
-        most = max(by_month.values())
-        for month, count in by_month.items():
-            months.add_row(Text(clean_line(month) or "?"), str(count), _bar(count, most))
-        out.print(months)
-    text_bytes = sum(s.text_bytes for s in per_source.values())
-    capture_bytes = sum(s.capture_bytes for s in per_source.values())
-    out.print(
-        f"Stored: {_size(text_bytes)} of text (revisions included), "
-        f"{_size(capture_bytes)} of compressed captures"
-        + (f"; {_size(warc_on_disk)} of WARC files in {warc_dir}" if warc_on_disk else "")
-    )
-    if runs:
-        r = runs[0]
-        out.print(
-            f"Last run: #{r['id']} started {r['started_at']}, {r['status']}"
-            f" (exit {r['exit_code'] if r['exit_code'] is not None else '-'}):"
-            f" {r['articles_new'] or 0} new, {r['failed'] or 0} failed."
-        )
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
-
-
-def _warc_dir(config_path: Path, archive: Path) -> Path:
-    """Where this archive's WARC files are (the config's warc.dir, else beside it)."""
-    if config_path.exists():
-        return load(config_path).warc_dir(archive)
-    return archive.parent / "warc"
-
-
 def _stdout_binary() -> IO[bytes]:
     return sys.stdout.buffer
 
 
-@cli.command()
+def _export_formats() -> list[str]:
+    from pipeline.export import FORMATS
+
+    return list(FORMATS)
+
+
+def _columns_help() -> str:
+    from pipeline.store.queries import ARTICLE_COLUMNS
+
+    return f"jsonl/csv: these columns only (default: all: {', '.join(ARTICLE_COLUMNS)})."
+
+
+@click.command()
 @config_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(list(FORMATS)),
+    type=LazyChoice(_export_formats),
     default="jsonl",
     show_default=True,
     help="jsonl/csv: one stream; txt/md: one file per story under --output.",
@@ -281,8 +222,9 @@ def _stdout_binary() -> IO[bytes]:
 @filter_options
 @click.option(
     "--columns",
+    cls=LazyHelpOption,
     metavar="A,B,...",
-    help=f"jsonl/csv: these columns only (default: all: {', '.join(queries.ARTICLE_COLUMNS)}).",
+    lazy_help=_columns_help,
 )
 @click.option(
     "--no-formula-guard",
@@ -323,6 +265,9 @@ def export(
     Re-exporting txt/md into the same directory rewrites only files whose content
     changed; file names are made safe from any title (letters, digits, hyphens).
     """
+    from pipeline.export import FORMATS, ExportOptions, atomic_file, export_stream, export_tree
+    from pipeline.store import Archive, queries
+
     chosen = FORMATS[fmt]
     cols: tuple[str, ...] = chosen.columns or queries.ARTICLE_COLUMNS
     if columns:
@@ -355,9 +300,10 @@ def export(
     click.echo(f"exported {count} stories to {output} ({fmt})", err=True)
 
 
-@cli.command()
+@click.command(context_settings={"help_option_names": ["--help"]})  # -h is --host
 @config_options
 @click.option(
+    "-p",
     "--port",
     type=click.IntRange(0, 65535),
     default=8001,
@@ -365,6 +311,7 @@ def export(
     help="Port to listen on (0: any free port).",
 )
 @click.option(
+    "-h",
     "--host",
     default="127.0.0.1",
     show_default=True,
@@ -394,7 +341,7 @@ def serve(
     date, canned queries (best matches, latest per source, per month, runs, failures).
 
     Read-only; listens on 127.0.0.1 unless --host and --expose say otherwise. Ctrl-C
-    stops it."""
+    stops it. As in datasette, -h is --host and -p is --port (help is --help)."""
     from pipeline.serve import ServeOptions
     from pipeline.serve import serve as run_server
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.text import Text
-
-from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+if TYPE_CHECKING:  # rich is imported where a terminal needs it: `--help` and pipes go without
+    from rich.console import Console
+    from rich.text import Text
 
 # C0/C1 control characters (ANSI escape sequences start with ESC, \x1b) except tab/newline.
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -31,6 +30,10 @@ def clean_line(text: object) -> str:
 
 def snippet_text(snippet: str) -> Text:
     """A search snippet with its matches in bold."""
+    from rich.text import Text
+
+    from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+
     out = Text()
     snippet = " ".join(
         _CONTROL.sub(
@@ -50,14 +53,20 @@ def snippet_text(snippet: str) -> Text:
 
 
 def plain_snippet(snippet: str) -> str:
+    from pipeline.store.queries import HIGHLIGHT_END, HIGHLIGHT_START
+
     return clean_line(snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, ""))
 
 
 def stdout() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -71,23 +80,29 @@ class _Sanitise(logging.Filter):
 
 
 def setup_logging(verbose: int, quiet: bool = False) -> None:
-    """Logs go to stderr: warnings by default, -v info, -vv debug, --quiet errors only."""
+    """Logs go to stderr: warnings by default, -v info, -vv debug, --quiet errors only.
+
+    Every module logs to its own logger (`logging.getLogger(__name__)`), all under
+    "pipeline"; at -vv each line names its module (pipeline.fetch.fetcher: ...)."""
     level = (
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
-    root = logging.getLogger("newsarchive")
+    message = "%(name)s: %(message)s" if level == logging.DEBUG else "%(message)s"
+    root = logging.getLogger("pipeline")
     root.handlers.clear()
     root.setLevel(level)
     root.propagate = False
     handler: logging.Handler
     if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
         handler = RichHandler(console=stderr(), show_path=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(logging.Formatter(message))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(
             logging.Formatter(
-                "%(asctime)s newsarchive %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"
+                f"%(asctime)s newsarchive %(levelname)s {message}", "%Y-%m-%dT%H:%M:%S"
             )
         )
     handler.setLevel(level)

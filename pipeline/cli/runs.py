@@ -1,33 +1,63 @@
-"""`newsarchive run` and `newsarchive demo`."""
+"""`newsarchive run` and `newsarchive demo`.
+
+The run machinery (fetcher, extractor, store) is imported when a command runs, not
+when the CLI starts."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.live import Live
-from rich.table import Table
 
-from pipeline import times
-from pipeline.cli.app import cli, config_options, guarded
+from pipeline.cli.options import (
+    LazyHelpOption,
+    config_options,
+    db_option,
+    guarded,
+    source_option,
+    verbose_option,
+    workers_option,
+)
 from pipeline.cli.output import clean_line, setup_logging, stderr, stdout
-from pipeline.config.checks import MAX_DAYS
-from pipeline.config.loader import Config, load, parse
-from pipeline.export import json_text
-from pipeline.jobs.lock import RunLock
-from pipeline.jobs.run import Runner, run_archive, select_sources
-from pipeline.jobs.tally import RunReport, SourceCounts
-from pipeline.store import Archive, queries
+from pipeline.cli.tables import is_terminal, plain_table
 
-log = logging.getLogger("newsarchive.cli")
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from pipeline.config.loader import Config
+    from pipeline.jobs.tally import RunReport, SourceCounts
+
+log = logging.getLogger(__name__)
+
+
+class _Days(click.FloatRange):
+    """0 to config.checks.MAX_DAYS, the bound the config's own checks use (read when
+    the option is given, so that the CLI starts without loading the config module)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pipeline.config.checks import MAX_DAYS
+
+        self.max = MAX_DAYS
+        return super().convert(value, param, ctx)
+
+
+def _refresh_help() -> str:
+    from pipeline.config.checks import MAX_DAYS
+
+    return f"Also re-fetch stored articles younger than DAYS to pick up edits (0 to {MAX_DAYS:g})."
 
 
 def _progress(counts: dict[str, SourceCounts], started: float, done: set[str]) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"newsarchive run · {time.monotonic() - started:.0f} s", expand=False)
     for column in ("source", "found", "new", "duplicate", "skipped", "failed", "state"):
         table.add_column(column, justify="left" if column in ("source", "state") else "right")
@@ -113,6 +143,17 @@ def execute(
     as_json: bool = False,
 ) -> RunReport:
     """Lock the archive, run, report; shared by `run` and `demo`."""
+    import asyncio
+
+    from rich.live import Live
+
+    from pipeline import times
+    from pipeline.export import json_text
+    from pipeline.jobs.lock import RunLock
+    from pipeline.jobs.run import Runner, run_archive, select_sources
+    from pipeline.jobs.tally import SourceCounts
+    from pipeline.store import Archive
+
     selected = select_sources(config, sources)
     started = times.now()
     live_view = sys.stderr.isatty() and not quiet and not as_json
@@ -170,26 +211,20 @@ def execute(
     return report
 
 
-@cli.command()
+@click.command()
 @config_options
-@click.option(
-    "--source", "sources", multiple=True, metavar="NAME", help="Run only this source (repeatable)."
-)
+@source_option("Run only this source (repeatable).")
 @click.option(
     "--refresh-after",
-    type=click.FloatRange(min=0, max=MAX_DAYS),
+    cls=LazyHelpOption,
+    type=_Days(),
     metavar="DAYS",
-    help="Also re-fetch stored articles younger than DAYS to pick up edits.",
+    lazy_help=_refresh_help,
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Extraction worker processes (default: one per core; 0: none).",
-)
+@workers_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-v, -vv).")
+@verbose_option
 @guarded
 def run(
     config_path: Path,
@@ -203,9 +238,17 @@ def run(
 ) -> None:
     """Discover, fetch, extract and store new articles from every source.
 
-    Exit codes: 0 finished; 1 finished but a source yielded nothing because it failed;
-    2 bad configuration or usage; 3 another run holds the archive's lock.
+    \b
+    Exit codes:
+      0    finished (page-level failures are recorded, not fatal)
+      1    finished, but a source yielded nothing because it failed
+      2    bad configuration or usage
+      3    another run holds the archive's lock
+      130  interrupted (Ctrl-C, SIGINT): pages in flight were finished and saved
+      143  terminated (SIGTERM): the same
     """
+    from pipeline.config.loader import load
+
     setup_logging(verbose, quiet)
     config = load(config_path)
     report = execute(
@@ -220,14 +263,8 @@ def run(
     sys.exit(report.exit_code)
 
 
-@cli.command()
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("archive/demo.db"),
-    show_default=True,
-    help="Where to archive.",
-)
+@click.command()
+@db_option(Path("archive/demo.db"), "Where to archive.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -235,18 +272,20 @@ def run(
     show_default=True,
     help="Port of the sample site on 127.0.0.1 (0: any free port).",
 )
-@click.option("-v", "--verbose", count=True, help="More logging on stderr.")
+@verbose_option
 @guarded
 def demo(db: Path, port: int, verbose: int) -> None:
     """Serve a bundled sample news site on 127.0.0.1 and archive it end to end."""
+    from pipeline.config.loader import parse
     from pipeline.demo.site import NewsSite, load_demo_articles
+    from pipeline.jobs.tally import SourceCounts
+    from pipeline.store import Archive, queries
 
     setup_logging(verbose)
     name, articles, briefs = load_demo_articles()
-    out = stdout()
     with NewsSite(articles, name, briefs=briefs, port=port) as site:
-        out.print(
-            f"Serving [bold]{name}[/bold] at {site.base}/ "
+        click.echo(
+            f"Serving {name} at {site.base}/ "
             f"({len(articles)} article pages, feed, sitemaps, robots.txt)"
         )
         config = parse(
@@ -260,11 +299,9 @@ def demo(db: Path, port: int, verbose: int) -> None:
         report = execute(config, db)
     with Archive.open(db, readonly=True) as archive:
         rows = queries.latest(archive, 50)
-    table = Table(title=f"Archived in {db}", show_lines=False)
-    for column in ("id", "published", "lang", "words", "title", "author"):
-        table.add_column(column, overflow="fold" if column == "title" else "ellipsis")
-    for row in rows:
-        table.add_row(
+    heads = ("id", "published", "lang", "words", "title", "author")
+    cells = [
+        (
             str(row["id"]),
             (row["published"] or "")[:10],
             row["language"] or "",
@@ -272,17 +309,32 @@ def demo(db: Path, port: int, verbose: int) -> None:
             clean_line(row["title"]),
             clean_line(row["author"]),
         )
-    out.print(table)
+        for row in rows
+    ]
+    if is_terminal():
+        from rich.table import Table
+
+        table = Table(title=f"Archived in {db}", show_lines=False)
+        for column in heads:
+            table.add_column(column, overflow="fold" if column == "title" else "ellipsis")
+        for cell in cells:
+            table.add_row(*cell)
+        stdout().print(table)
+    else:
+        for line in [f"Archived in {db}", *plain_table(heads, cells, ("id", "words"))]:
+            click.echo(line)
     c = report.sources.get("gazette", SourceCounts())
     dup = " (the syndicated wire copy)" if c.duplicate == 1 else ""
     nothing = " (nothing new: the archive already has the site)" if not c.new else ""
-    out.print(
+    # Plain echo, never wrapped by a console's width: the commands are copied and pasted.
+    click.echo(
         f"This run: {c.new} new stories, {c.duplicate} duplicate{dup}, {c.skipped} skipped, "
         f"{c.failed} failed; {report.requests} HTTP requests{nothing}."
     )
-    out.print("\nNext:")
-    out.print(f"  newsarchive search harbour --db {db}")
-    out.print(f"  newsarchive show 1 --db {db}")
-    out.print(f"  newsarchive export --format jsonl --db {db} --output demo.jsonl")
-    out.print(f"  newsarchive serve --db {db}")
+    where = shlex.quote(str(db))
+    click.echo("\nNext:")
+    click.echo(f"  newsarchive search harbour --db {where}")
+    click.echo(f"  newsarchive show 1 --db {where}")
+    click.echo(f"  newsarchive export --format jsonl --db {where} --output demo.jsonl")
+    click.echo(f"  newsarchive serve --db {where}")
     sys.exit(report.exit_code)

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pipeline import times
-from pipeline.cli.app import cli, config_options, guarded
+from pipeline.cli.options import (
+    config_options,
+    guarded,
+    source_option,
+    verbose_option,
+    workers_option,
+)
 from pipeline.cli.output import clean_line, setup_logging
-from pipeline.config.loader import DEFAULT_ARCHIVE, Config, load
 from pipeline.errors import UsageError
-from pipeline.export import json_text
-from pipeline.jobs.lock import RunLock
-from pipeline.jobs.offline import import_warcs, reextract
-from pipeline.store import Archive
-from pipeline.store.queries import parse_when
+
+if TYPE_CHECKING:
+    from pipeline.config.loader import Config
 
 
 def _config(config_path: Path, db: Path | None) -> tuple[Config | None, Path]:
     """The config when there is one (optional for these commands) and the archive."""
+    from pipeline.config.loader import DEFAULT_ARCHIVE, load
+
     config = load(config_path) if config_path.exists() else None
     if db is not None:
         return config, db
@@ -32,6 +36,8 @@ def _config(config_path: Path, db: Path | None) -> tuple[Config | None, Path]:
 
 def _print(report: object, as_json: bool, summary: str) -> None:
     if as_json:
+        from pipeline.export import json_text
+
         click.echo(json_text(asdict(report)))  # type: ignore[call-overload]
         return
     click.echo(summary, err=True)
@@ -42,20 +48,13 @@ def _print(report: object, as_json: bool, summary: str) -> None:
         click.echo(f"  … and {len(errors) - 10} more", err=True)
 
 
-@cli.command("reextract")
+@click.command("reextract")
 @config_options
-@click.option(
-    "--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable)."
-)
+@source_option()
 @click.option("--since", metavar="WHEN", help="Only stories published since (YYYY-MM-DD, 7d…).")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Extraction worker processes (default: one per core).",
-)
+@workers_option
 @click.option("--json", "as_json", is_flag=True, help="A JSON report on stdout.")
-@click.option("-v", "--verbose", count=True)
+@verbose_option
 @guarded
 def reextract_command(
     config_path: Path,
@@ -69,6 +68,14 @@ def reextract_command(
     """Extract stored stories again from their WARC captures, with the current code and
     sources.yaml settings (e.g. new `drop` selectors). No network access. A changed text
     becomes a new revision; the previous one is kept."""
+    import asyncio
+
+    from pipeline import times
+    from pipeline.jobs.lock import RunLock
+    from pipeline.jobs.offline import reextract
+    from pipeline.store import Archive
+    from pipeline.store.queries import parse_when
+
     setup_logging(verbose)
     config, path = _config(config_path, db)
     bound = parse_when(since, datetime.now(UTC)) if since else None
@@ -94,7 +101,7 @@ def reextract_command(
     sys.exit(1 if report.failed and not (report.revised + report.updated + report.unchanged) else 0)
 
 
-@cli.command("import-warc")
+@click.command("import-warc")
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -105,9 +112,9 @@ def reextract_command(
     help="Store under this source (default: the configured source of the same "
     "site, else a name made from the host).",
 )
-@click.option("--workers", type=click.IntRange(min=0), metavar="N")
+@workers_option
 @click.option("--json", "as_json", is_flag=True, help="A JSON report on stdout.")
-@click.option("-v", "--verbose", count=True)
+@verbose_option
 @guarded
 def import_warc_command(
     files: tuple[Path, ...],
@@ -121,6 +128,13 @@ def import_warc_command(
     """Import the HTML pages of WARC/ARC files (.warc, .warc.gz, .arc.gz) written by other
     tools: extracted and stored like fetched pages, deduplicated against the archive.
     Corrupt or truncated records are counted and skipped."""
+    import asyncio
+
+    from pipeline import times
+    from pipeline.jobs.lock import RunLock
+    from pipeline.jobs.offline import import_warcs
+    from pipeline.store import Archive
+
     setup_logging(verbose)
     config, path = _config(config_path, db)
     if source is not None and not source.replace("-", "").isalnum():

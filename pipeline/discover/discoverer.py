@@ -9,6 +9,7 @@ fetched with conditional GET; one that fails is recorded and the rest go on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ from pipeline.models import Candidate, FeedState, Fetched
 from pipeline.times import iso as _iso
 from pipeline.times import parse
 from pipeline.urls import origin_of
+
+log = logging.getLogger(__name__)
 
 MAX_SITEMAP_DEPTH = 3  # index -> index -> urlset
 MAX_CHILD_SITEMAPS = 50  # child sitemaps fetched per source per run
@@ -97,14 +100,26 @@ class Discoverer:
             yielded |= await self._listing(url)
         if not yielded and not self.source.listings:
             # Nothing worked or nothing exists: fall back to the home page's links.
+            log.debug(
+                "%s: no feed or sitemap yielded: using the home page's links", self.source.name
+            )
             await self._listing(self.source.url)
         self._flush()
+        log.info(
+            "%s: discovery read %d documents (%d unchanged): %d URLs kept, %d new to the frontier",
+            self.source.name,
+            self.stats.documents,
+            self.stats.not_modified,
+            self.stats.found,
+            self.stats.new,
+        )
         return self.stats
 
     def _accept(self, entries: Iterable[Entry], found_on: str) -> int:
-        count = 0
+        count = rejected = 0
         for entry in entries:
             if not self.source.accepts(entry.url):
+                rejected += 1
                 continue
             count += 1
             self._batch.append(
@@ -119,6 +134,13 @@ class Discoverer:
             if len(self._batch) >= BATCH:
                 self._flush()
         self.stats.found += count
+        log.debug(
+            "%s: %s: %d URLs kept, %d left out by the include/exclude patterns",
+            self.source.name,
+            found_on,
+            count,
+            rejected,
+        )
         return count
 
     def _flush(self) -> None:
@@ -139,10 +161,12 @@ class Discoverer:
 
     async def _feed_urls(self) -> list[str]:
         if self.source.feeds:
+            log.debug("%s: feeds as configured: %s", self.source.name, ", ".join(self.source.feeds))
             return list(self.source.feeds)
         home = self._states.get(self.source.url)
         known = [s.url for s in self._states.values() if s.kind == "feed" and s.discovered]
         if home is not None and not _older_than(home.checked_at, self.now, self.revalidate):
+            log.debug("%s: feeds found earlier: %s", self.source.name, ", ".join(known) or "none")
             return known
         page = await self._home_page()
         if page is None:
@@ -169,6 +193,9 @@ class Discoverer:
         for url in found:
             if url not in self._states:
                 self._states[url] = FeedState(url, self.source.name, "feed", discovered=True)
+        log.debug(
+            "%s: feeds linked from the home page: %s", self.source.name, ", ".join(found) or "none"
+        )
         return found
 
     async def _sitemap_urls(self) -> list[str]:
@@ -180,6 +207,8 @@ class Discoverer:
             self.stats.errors.append(exc)
             return []
         listed = robots_sitemaps(list(robots.sitemaps), self.source.url) if robots else []
+        if not listed:
+            log.debug("%s: robots.txt names no sitemap: trying /sitemap.xml", self.source.name)
         return listed or [origin_of(self.source.url) + "/sitemap.xml"]
 
     # --- fetching one document ------------------------------------------------------------
@@ -208,6 +237,7 @@ class Discoverer:
             return None
         stamp = _iso(self.now)
         if fetched.not_modified:
+            log.debug("%s: %s unchanged since the last run (304)", self.source.name, url)
             self.stats.not_modified += 1
             self._save(
                 replace(state, checked_at=stamp, status="not_modified", error=None, failures=0)

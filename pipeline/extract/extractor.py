@@ -19,6 +19,7 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -32,6 +33,8 @@ from pipeline.extract.metadata import read_metadata
 from pipeline.models import Article, ExtractOptions
 from pipeline.text import fingerprints
 from pipeline.urls import canonicalize, same_site
+
+log = logging.getLogger(__name__)
 
 _PROSE_LINE = 60  # characters: shorter blocks are headlines, labels, blurbs
 # Han, kana and hangul say in one character what alphabets say in about three.
@@ -73,6 +76,14 @@ def _main_text(tree: LexborHTMLParser, url: str, options: ExtractOptions) -> str
     paragraphs = sum(len(node.text(deep=True).strip()) for node in tree.css("p"))
     if len(text) < paragraphs / 2:
         second: str = trafilatura.extract(page, **settings) or ""
+        log.debug(
+            "%s: fast extraction kept %d of %d paragraph characters: the full mode kept %d%s",
+            url,
+            len(text),
+            paragraphs,
+            len(second),
+            " (used)" if len(second) > len(text) else "",
+        )
         if len(second) > len(text):
             text = second
     return text
@@ -88,6 +99,7 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
     preclean(tree, options.drop, options.keep_social_posts)
     raw = _main_text(tree, url, options)
     if not raw:
+        log.debug("%s: not an article: trafilatura found no main text", url)
         return None
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate)
     text = "\n\n".join(lines)
@@ -95,6 +107,13 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
+        log.debug(
+            "%s: not an article: %d characters of text, %d of them prose (at least %d needed)",
+            url,
+            len(text),
+            prose,
+            options.min_text_length,
+        )
         return None
     digest, signature = fingerprints(text)
     return Article(

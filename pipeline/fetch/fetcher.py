@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import email.utils
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -41,6 +42,8 @@ from pipeline.models import Fetched
 from pipeline.sniff import computed_type, is_html, may_be_html
 from pipeline.times import Timing, iso, parse
 from pipeline.urls import host_of, is_http_url, origin_of
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["page", "feed", "robots"]
 MAX_REDIRECTS = 10
@@ -266,6 +269,7 @@ class Fetcher:
                 wait = self._backoff(attempt, exc)
                 if attempt >= self._settings.retries or wait is None:
                     raise
+                log.debug("GET %s: %s; retry %d in %.1f s", url, exc, attempt + 1, wait)
                 attempt += 1
                 await self._timing.sleep(wait)
 
@@ -322,11 +326,21 @@ class Fetcher:
                         request = self._client.build_request(
                             "GET", url, headers=headers, extensions=extensions
                         )
+                        started = self._timing.monotonic()
                         response = await self._send(request, url)
                         try:
-                            return await self._read(response, url, kind, gzip_file)
+                            result = await self._read(response, url, kind, gzip_file)
                         finally:
                             await response.aclose()
+                        log.debug(
+                            "GET %s (%s): HTTP %d, %d bytes in %.0f ms",
+                            url,
+                            kind,
+                            response.status_code,
+                            len(result.raw_body) if isinstance(result, Fetched) else 0,
+                            1000 * (self._timing.monotonic() - started),
+                        )
+                        return result
                 except TimeoutError:
                     raise FetchTimeout(
                         url, f"no complete answer in {self._settings.timeout:g} s"

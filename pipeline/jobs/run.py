@@ -37,7 +37,7 @@ from pipeline.times import Timing
 from pipeline.times import iso as _iso
 from pipeline.warc.capture import CaptureThread, WarcWriter
 
-log = logging.getLogger("newsarchive.run")
+log = logging.getLogger(__name__)
 
 LEARN_FROM = 200  # a source's latest stories that boilerplate is learnt from
 LEARN_EVERY = 50  # new stories after which it is learnt again
@@ -382,6 +382,13 @@ class Runner:
             )
         capture = await self._captured(capturing)
         article = outcome.article
+        log.debug(
+            "%s: %s: %s (%.0f ms extraction CPU)",
+            source.name,
+            fetched.url,
+            f"article, {len(article.text)} characters" if article else "not an article",
+            1000 * outcome.cpu,
+        )
         common: dict[str, Any] = {
             "final_url": fetched.url,
             "capture": capture,

@@ -43,6 +43,7 @@ class SourceHealth:
     reasons: list[str] = field(default_factory=list)  # one sentence per flag
     last_new: str | None = None
     last_run: str | None = None
+    last_error: str | None = None  # the error of its latest run, if that run had one
     feed_errors: list[str] = field(default_factory=list)
 
     @property
@@ -104,6 +105,7 @@ def _runs(archive: Archive, h: SourceHealth) -> None:
     runs = _recent_runs(archive, h.name, FAILED_RUNS)
     if runs:
         h.last_run = str(runs[0][0])
+        h.last_error = runs[0][6] or None
     if len(runs) == FAILED_RUNS and all(r[6] and not r[1] for r in runs):
         h.flag(
             "failing",

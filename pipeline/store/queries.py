@@ -281,7 +281,8 @@ class SourceStats:
 
 
 def stats(archive: Archive, now: datetime | None = None) -> dict[str, SourceStats]:
-    """Per-source counts: stories, recent additions, frontier states, by month."""
+    """Per-source counts: stories, recent additions, frontier states, by month; every
+    source that has stored a story or been run is there."""
     now = now or datetime.now(UTC)
     day = iso(now - timedelta(days=1))
     week = iso(now - timedelta(days=7))
@@ -310,6 +311,8 @@ def stats(archive: Archive, now: datetime | None = None) -> dict[str, SourceStat
             s.failed = count
         elif state == "skipped":
             s.skipped = count
+    for (name,) in db.execute("SELECT DISTINCT source FROM run_sources"):
+        entry(name)  # a source that ran but never stored anything is there too
     for name, count in db.execute("SELECT source, count(*) FROM duplicates GROUP BY source"):
         entry(name).duplicates = count
     for name, text_bytes, capture_bytes in db.execute(
