@@ -55,6 +55,7 @@ class DiscoveryStats:
     found: int = 0  # URLs accepted by the source's filters
     new: int = 0  # of which not seen before
     not_modified: int = 0  # feeds/sitemaps answering 304
+    documents: int = 0  # feeds/sitemaps/listings fetched
     errors: list[DiscoveryError | FetchError] = field(default_factory=list)
 
 
@@ -157,6 +158,7 @@ class Discoverer:
             except FetchError as exc:
                 self.stats.errors.append(exc)
                 return None
+            self.stats.documents += 1
         return self._home
 
     async def _feed_urls(self) -> list[str]:
@@ -235,6 +237,7 @@ class Discoverer:
                 return None  # a guessed /sitemap.xml that does not exist is no error
             self._failed(state, exc)
             return None
+        self.stats.documents += 1
         stamp = _iso(self.now)
         if fetched.not_modified:
             log.debug("%s: %s unchanged since the last run (304)", self.source.name, url)
@@ -356,6 +359,7 @@ class Discoverer:
         else:
             try:
                 page = await self.fetcher.fetch(url)
+                self.stats.documents += 1
             except FetchError as exc:
                 self.stats.errors.append(exc)
                 return False
