@@ -278,6 +278,36 @@ def write_warc(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> i
     return count
 
 
+PARQUET_COLUMNS = (
+    "id",
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "author",
+    "authors",
+    "agencies",
+    "published",
+    "modified",
+    "language",
+    "sitename",
+    "description",
+    "tags",
+    "image",
+    "text",
+    "word_count",
+    "fetched_at",
+    "updated_at",
+    "revision",
+    "content_hash",
+    "near_duplicate_of",
+    "minhash",
+    "warc_file",
+    "warc_offset",
+    "warc_length",
+)
+
+
 # --- the registry --------------------------------------------------------------------
 
 StreamWriter = Callable[[Iterable[Row], IO[bytes], "ExportOptions"], int]
@@ -318,6 +348,12 @@ FORMATS: dict[str, Format] = {
             "the stories' raw captures as one WARC file (gzip)",
             write=write_warc,
             columns=("id", "url", "warc_file", "warc_offset", "warc_length"),
+        ),
+        Format(
+            "parquet",
+            "Parquet files under --output DIR, one per month (the import shards' schema)",
+            suffix=".parquet",
+            columns=PARQUET_COLUMNS,
         ),
     )
 }
@@ -482,3 +518,45 @@ def export_tree(rows: Iterable[Row], fmt: Format, root: Path) -> TreeReport:
     finally:
         tree.save_manifest()
     return report
+
+
+# --- Parquet -------------------------------------------------------------------------
+
+_MONTH_FILE = re.compile(r"(\d{4}-\d{2}|undated)\.parquet")
+
+
+def export_parquet(rows: Iterable[Row], root: Path) -> dict[str, int]:
+    """Stories as Parquet under `root`, one file per month of the story's date
+    (YYYY-MM.parquet, undated.parquet), in the schema of the import shards (see
+    pipeline.warc.shards). Each file appears complete or not at all; month files of
+    an earlier export that this one has no stories for are removed. Returns the
+    number of stories per file. Needs pyarrow (the `cluster` extra)."""
+    try:
+        from pipeline.warc.shards import ShardWriter
+    except ImportError as exc:
+        raise ExportError(
+            f"--format parquet needs pyarrow ({exc.name} is missing):"
+            " pip install 'newsarchive[cluster]'"
+        ) from None
+    if root.exists() and not root.is_dir():
+        raise ExportError(f"{root} exists and is not a directory")
+    writers: dict[str, ShardWriter] = {}
+    try:
+        for row in rows:
+            month = str(row.get("published") or row.get("fetched_at") or "")[:7]
+            name = f"{month}.parquet" if re.fullmatch(r"\d{4}-\d{2}", month) else "undated.parquet"
+            writer = writers.get(name)
+            if writer is None:
+                writer = writers[name] = ShardWriter(root / name, "export", row_group=500)
+            writer.add({**row, "status": "exported"})
+        for writer in writers.values():
+            writer.close()
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    if root.is_dir():
+        for old in root.iterdir():
+            if _MONTH_FILE.fullmatch(old.name) and old.name not in writers and old.is_file():
+                old.unlink()
+    return {name: writer.rows for name, writer in sorted(writers.items())}
