@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -90,13 +90,14 @@ def local_copy(input: str, scratch: Path) -> Iterator[Path]:
 
     scratch.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="newsarchive-", suffix=".warc", dir=scratch)
+    os.close(fd)
     target = Path(name)
     try:
         try:
-            with fsspec.open(input, "rb") as remote, open(fd, "wb") as local:
-                shutil.copyfileobj(remote, local, 1 << 20)
+            filesystem, remote = fsspec.core.url_to_fs(input)
+            filesystem.get_file(remote, str(target))
         except (OSError, ValueError, ImportError) as exc:
-            raise CaptureError(f"cannot fetch {input}: {exc}") from None
+            raise CaptureError(f"cannot fetch {input}: {type(exc).__name__} {exc}") from None
         yield target
     finally:
         target.unlink(missing_ok=True)
