@@ -147,7 +147,7 @@ def _connect(target: Target, threads: int = 1) -> tuple[Client, LocalCluster | N
             threads_per_worker=threads,
             processes=True,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # failures are reported per file, once
         )
         return Client(cluster), cluster
     try:
