@@ -392,3 +392,60 @@ def test_parquet_export_reads_back_as_the_archive_rows(tmp_path: Path) -> None:
     authors = query(db, "SELECT authors FROM articles ORDER BY id")
     assert [r["authors"] for r in got] == [json.loads(a[0] or "[]") for a in authors]
     assert {r["status"] for r in got} == {"exported"}
+
+
+class _FakeClient:
+    def __init__(self, theirs: dict[str, dict[str, Any]]) -> None:
+        self.theirs = theirs
+
+    def run(self, fn: Callable[[], Any]) -> dict[str, dict[str, Any]]:
+        return self.theirs
+
+
+def test_workers_that_differ_from_the_client_are_refused_up_front() -> None:
+    from pipeline.errors import ClusterError
+    from pipeline.jobs.cluster import check_workers, facts
+
+    mine = facts()
+    assert check_workers(_FakeClient({"tcp://a:1": mine, "tcp://b:1": mine})) == 2  # type: ignore[arg-type]
+    older = {**mine, "newsarchive": "0.0.1"}
+    with pytest.raises(
+        ClusterError, match=r"version skew: worker tcp://b:1 has newsarchive 0\.0\.1"
+    ):
+        check_workers(_FakeClient({"tcp://a:1": mine, "tcp://b:1": older}))  # type: ignore[arg-type]
+    with pytest.raises(ClusterError, match="DASK_DISTRIBUTED__WORKER__DAEMON=False"):
+        check_workers(_FakeClient({"tcp://a:1": {**mine, "daemon": True}}))  # type: ignore[arg-type]
+    with pytest.raises(ClusterError, match="no workers"):
+        check_workers(_FakeClient({}))  # type: ignore[arg-type]
+
+
+def test_a_task_fails_a_hostile_page_alone_and_skips_a_damaged_record(
+    tmp_path: Path, stories: list[SiteArticle]
+) -> None:
+    """One task, in this process: a page over the time limit becomes a failed row, a
+    damaged record is counted, the other pages are rows of the shard."""
+    from pipeline.extract.workers import ExtractPool
+    from pipeline.jobs.shardtask import Snapshot, extract_file
+    from pipeline.warc.shards import read_shard
+
+    html = pages.article_page(stories[0], "Gazette", BASE, [], [])
+    main = html.index("<main")
+    deep = (html[:main] + "<div>" * 200_000 + html[main:]).encode()
+    warc = write_warc(
+        tmp_path / "in.warc.gz",
+        [(stories[1].path, stories[1]), ("/deep/", deep), (stories[2].path, stories[2])],
+    )
+    whole = warc.read_bytes()
+    warc.write_bytes(whole + whole[: len(whole) // 3])  # a copy cut short: damage at the end
+    shards = tmp_path / "shards"
+    with ExtractPool(1, timeout=2.0) as pool:
+        result = extract_file(str(warc), Snapshot(None, (), {}), shards, pool, tmp_path)
+    rows = list(read_shard(shards / result.shard))
+    assert [(r["url"].removeprefix(BASE), r["status"]) for r in rows[:3]] == [
+        (stories[1].path, "article"),
+        ("/deep/", "failed"),
+        (stories[2].path, "article"),
+    ]
+    assert "took over" in rows[1]["reason"]
+    assert result.counts["damaged"] >= 1 and result.counts["failed"] >= 1
+    assert not list(shards.glob(".*.tmp"))  # only the finished shard is there
