@@ -293,6 +293,33 @@ def test_a_worker_killed_mid_task_has_its_file_run_again_and_stored_once(
     assert json.loads(done.stdout)["new"] == 10
 
 
+def test_a_file_whose_workers_keep_dying_is_marked_failed_and_the_rest_stored(
+    tmp_path: Path, stories: list[SiteArticle]
+) -> None:
+    write_warc(tmp_path / "poison.warc.gz", [(a.path, a) for a in stories[:3]])
+    write_warc(tmp_path / "fine.warc.gz", [(a.path, a) for a in stories[3:6]])
+
+    def kill_every_reader(name: str, pid: int | None) -> bool:
+        if name != "poison.warc.gz":
+            return True
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        return False
+
+    db = tmp_path / "c" / "news.db"
+    with Files(tmp_path, kill_every_reader) as files:
+        poison = files.url("poison.warc.gz")
+        args = ("import-warc", poison, files.url("fine.warc.gz"), "--db", str(db))
+        done = run_cli(*args, "--cluster", "local:2", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"{poison}: the workers running it died 3 times" in done.stderr
+    assert files.gets["poison.warc.gz"] == 3
+    assert dict(query(db, "SELECT input, state FROM import_files WHERE input = ?", (poison,))) == {
+        poison: "failed"
+    }
+    assert query(db, "SELECT count(*) FROM articles") == [(3,)]
+
+
 def test_a_file_that_cannot_be_fetched_is_retried_then_marked_failed(
     tmp_path: Path, stories: list[SiteArticle]
 ) -> None:

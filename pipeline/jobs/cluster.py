@@ -2,7 +2,7 @@
 
     client (this process)                       Dask workers (many machines)
     holds the archive lock, only SQLite writer  one task per input file:
-    snapshot of options ----- scatter ------->    fetch (fsspec) -> ExtractPool -> shard
+    snapshot of options ----- plugin -------->    fetch (fsspec) -> ExtractPool -> shard
     loads shards in input order <-- result ---    (counts, CPU seconds, shard name)
 
 The client submits the input files as tasks (a window of them ahead of the one it
@@ -22,6 +22,7 @@ Only this module imports Dask, and only `--cluster` imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import platform
@@ -72,17 +73,32 @@ class Target:
 
 
 class ExtractPlugin(WorkerPlugin):
-    """Gives each Dask worker one long-lived extraction pool (per-page limits kept)."""
+    """Gives each Dask worker one long-lived extraction pool (per-page limits kept) and
+    the run's Snapshot. A plugin is installed again on every worker that joins or
+    restarts, so a snapshot sent this way is never lost with a worker (scattered data
+    would be, once every worker holding it had died)."""
 
-    def __init__(self, processes: int, timeout: float, memory_mb: int | None) -> None:
+    def __init__(
+        self, snapshot: Snapshot, processes: int, timeout: float, memory_mb: int | None
+    ) -> None:
+        self.snapshot = snapshot
         self.processes = processes
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.pool: ExtractPool | None = None
+        self.failure = "it has no extraction pool"
 
     def setup(self, worker: Any) -> None:
-        self.pool = ExtractPool(self.processes, timeout=self.timeout, memory_mb=self.memory_mb)
-        self.pool.start()
+        pool = ExtractPool(self.processes, timeout=self.timeout, memory_mb=self.memory_mb)
+        try:
+            pool.start()
+        except AssertionError:  # multiprocessing: a daemonic process may have no children
+            self.failure = "it runs daemonic: start it with DASK_DISTRIBUTED__WORKER__DAEMON=False"
+            return
+        except OSError as exc:
+            self.failure = f"its extraction processes did not start ({exc})"
+            return
+        self.pool = pool
 
     def teardown(self, worker: Any) -> None:
         if self.pool is not None:
@@ -103,16 +119,20 @@ def facts() -> dict[str, Any]:
     return found
 
 
-def run_task(input: str, snapshot: Snapshot, shards: str) -> TaskResult:
+def run_task(input: str, plugin_name: str, shards: str) -> TaskResult:
     """The task a worker runs for one input file."""
     worker = get_worker()
-    plugin = worker.plugins.get(PLUGIN)
-    if not isinstance(plugin, ExtractPlugin) or plugin.pool is None:
-        raise ClusterError(f"worker {worker.address} has no extraction pool")
-    if snapshot.version != __version__:
-        raise ClusterError(f"worker runs newsarchive {__version__}, client {snapshot.version}")
+    plugin = worker.plugins.get(plugin_name)
+    if not isinstance(plugin, ExtractPlugin):
+        raise ClusterError(f"worker {worker.address} has no newsarchive plugin")
+    if plugin.pool is None:
+        raise ClusterError(f"worker {worker.address} cannot extract: {plugin.failure}")
+    if plugin.snapshot.version != __version__:
+        raise ClusterError(
+            f"worker runs newsarchive {__version__}, client {plugin.snapshot.version}"
+        )
     scratch = Path(worker.local_directory) / "newsarchive"
-    return extract_file(input, snapshot, Path(shards), plugin.pool, scratch)
+    return extract_file(input, plugin.snapshot, Path(shards), plugin.pool, scratch)
 
 
 def check_workers(client: Client) -> int:
@@ -194,9 +214,13 @@ def import_cluster(
     started = time.monotonic()
     if config is not None:
         archive.near_threshold = config.near_duplicate_threshold
-    shards.mkdir(parents=True, exist_ok=True)
+    try:
+        shards.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--shards {shards}: cannot create it ({exc.strerror or exc})") from None
     loader = ShardLoader(archive, shards, report)
     known = import_files(archive, list(inputs))
+    # Kept for the whole run: a Nanny reads these again when it restarts a dead worker.
     with dask.config.set(
         {
             "distributed.worker.daemon": False,
@@ -204,16 +228,21 @@ def import_cluster(
         }
     ):
         client, local = _connect(target)
-    try:
-        report.workers = check_workers(client)
-        client.register_plugin(ExtractPlugin(processes, timeout, memory_mb), name=PLUGIN)
-        shared = client.scatter(snapshot_of(config, archive, source, max_bytes), broadcast=True)
-        report.startup_seconds = time.monotonic() - started
-        _Run(client, shared, inputs, known, shards, loader, report, window).run()
-    finally:
-        client.close()
-        if local is not None:
-            local.close()
+        try:
+            report.workers = check_workers(client)
+            snapshot = snapshot_of(config, archive, source, max_bytes)
+            plugin = f"{PLUGIN}-{snapshot.token}"  # one per run: runs may share a cluster
+            client.register_plugin(ExtractPlugin(snapshot, processes, timeout, memory_mb), plugin)
+            report.startup_seconds = time.monotonic() - started
+            try:
+                _Run(client, plugin, inputs, known, shards, loader, report, window).run()
+            finally:
+                with contextlib.suppress(OSError, TimeoutError, ValueError, KeyError):
+                    client.unregister_worker_plugin(plugin)  # stops the extraction pools
+        finally:
+            client.close()
+            if local is not None:
+                local.close()
     report.files = len(inputs)
     report.seconds = time.monotonic() - started
     return report
@@ -225,7 +254,7 @@ class _Run:
     def __init__(
         self,
         client: Client,
-        shared: Any,
+        plugin: str,
         inputs: Sequence[str],
         known: dict[str, Any],
         shards: Path,
@@ -234,7 +263,7 @@ class _Run:
         window: int | None,
     ) -> None:
         self.client = client
-        self.shared = shared
+        self.plugin = plugin
         self.inputs = list(inputs)
         self.known = known
         self.shards = shards
@@ -267,7 +296,7 @@ class _Run:
         future = self.client.submit(
             run_task,
             input,
-            self.shared,
+            self.plugin,
             str(self.shards),
             key=f"newsarchive-{shard_name(input)}-{uuid.uuid4().hex[:8]}",
             retries=RETRIES,
@@ -284,8 +313,7 @@ class _Run:
         future = next(self.futures)
         i = self.index.pop(future.key)
         input = self.inputs[i]
-        error = future.exception() if future.status == "error" else None
-        if error is None:
+        if future.status == "finished":
             result: TaskResult = future.result()
             record_import(
                 self.archive,
@@ -301,10 +329,13 @@ class _Run:
             self.report.errors.extend(result.errors)
             self.done[i] = result
             return
+        error = future.exception() if future.status == "error" else None
         if isinstance(error, KilledWorker):
             message = f"{input}: the workers running it died {ALLOWED_DEATHS} times"
-        else:
+        elif error is not None:
             message = f"{input}: {type(error).__name__}: {error}"
+        else:  # cancelled or lost: the scheduler went away or restarted
+            message = f"{input}: the task was {future.status} by the scheduler"
         record_import(self.archive, input, "failed", now(), error=message)
         self.done[i] = message
 
