@@ -476,3 +476,28 @@ def test_a_task_fails_a_hostile_page_alone_and_skips_a_damaged_record(
     assert "took over" in rows[1]["reason"]
     assert result.counts["damaged"] >= 1 and result.counts["failed"] >= 1
     assert not list(shards.glob(".*.tmp"))  # only the finished shard is there
+
+
+def test_manifests_list_inputs_gzipped_or_plain_relative_to_a_base_url(tmp_path: Path) -> None:
+    import gzip
+
+    from pipeline.errors import UsageError
+    from pipeline.jobs.offline import expand_inputs
+
+    lines = "# CC-NEWS, two files\ncrawl-data/a.warc.gz\n\n/data/b.warc.gz\ns3://bucket/c.warc.gz\n"
+    (tmp_path / "paths.gz").write_bytes(gzip.compress(lines.encode()))
+    (tmp_path / "paths.txt").write_text(lines)
+    base = "https://data.example.org/"
+    assert expand_inputs(["x.warc", f"@{tmp_path / 'paths.gz'}"], base) == [
+        "x.warc",
+        "https://data.example.org/crawl-data/a.warc.gz",
+        "/data/b.warc.gz",
+        "s3://bucket/c.warc.gz",
+    ]
+    assert expand_inputs([f"@{tmp_path / 'paths.txt'}"]) == [
+        "crawl-data/a.warc.gz",
+        "/data/b.warc.gz",
+        "s3://bucket/c.warc.gz",
+    ]
+    with pytest.raises(UsageError, match=r"missing\.gz: cannot read it"):
+        expand_inputs([f"@{tmp_path / 'missing.gz'}"])
