@@ -234,8 +234,11 @@ def test_two_tasks_run_at_once_in_two_worker_processes(
     write_warc(tmp_path / "one.warc.gz", [(a.path, a) for a in stories[:4]])
     write_warc(tmp_path / "two.warc.gz", [(a.path, a) for a in stories[4:8]])
     both = threading.Barrier(2, timeout=120)
+    parents: dict[str, int] = {}
 
     def meet(name: str, pid: int | None) -> bool:
+        assert pid is not None
+        parents[name] = psutil.Process(pid).ppid()
         both.wait()
         return True
 
@@ -256,6 +259,9 @@ def test_two_tasks_run_at_once_in_two_worker_processes(
     assert json.loads(done.stdout)["new"] == 8
     one, two = files.pids["one.warc.gz"][0], files.pids["two.warc.gz"][0]
     assert one is not None and two is not None and one != two
+    # Both are worker processes the client (the `newsarchive` process) started.
+    client = parents["one.warc.gz"]
+    assert parents["two.warc.gz"] == client and client not in (one, two)
 
 
 def test_a_worker_killed_mid_task_has_its_file_run_again_and_stored_once(
