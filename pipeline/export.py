@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from pipeline.errors import CaptureError, ExportError
 from pipeline.models import Capture
+from pipeline.store.queries import ARTICLE_COLUMNS, CAPTURE_COLUMNS
 from pipeline.warc.capture import record_bytes, warcinfo
 
 Row = dict[str, Any]
@@ -278,34 +279,7 @@ def write_warc(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> i
     return count
 
 
-PARQUET_COLUMNS = (
-    "id",
-    "url",
-    "canonical_url",
-    "source",
-    "title",
-    "author",
-    "authors",
-    "agencies",
-    "published",
-    "modified",
-    "language",
-    "sitename",
-    "description",
-    "tags",
-    "image",
-    "text",
-    "word_count",
-    "fetched_at",
-    "updated_at",
-    "revision",
-    "content_hash",
-    "near_duplicate_of",
-    "minhash",
-    "warc_file",
-    "warc_offset",
-    "warc_length",
-)
+PARQUET_COLUMNS = (*ARTICLE_COLUMNS, "minhash", *CAPTURE_COLUMNS)  # see warc/shards.py
 
 
 # --- the registry --------------------------------------------------------------------
@@ -349,12 +323,7 @@ FORMATS: dict[str, Format] = {
             write=write_warc,
             columns=("id", "url", "warc_file", "warc_offset", "warc_length"),
         ),
-        Format(
-            "parquet",
-            "Parquet files under --output DIR, one per month (the import shards' schema)",
-            suffix=".parquet",
-            columns=PARQUET_COLUMNS,
-        ),
+        Format("parquet", "monthly Parquet files under --output DIR", columns=PARQUET_COLUMNS),
     )
 }
 
@@ -520,43 +489,11 @@ def export_tree(rows: Iterable[Row], fmt: Format, root: Path) -> TreeReport:
     return report
 
 
-# --- Parquet -------------------------------------------------------------------------
-
-_MONTH_FILE = re.compile(r"(\d{4}-\d{2}|undated)\.parquet")
-
-
 def export_parquet(rows: Iterable[Row], root: Path) -> dict[str, int]:
-    """Stories as Parquet under `root`, one file per month of the story's date
-    (YYYY-MM.parquet, undated.parquet), in the schema of the import shards (see
-    pipeline.warc.shards). Each file appears complete or not at all; month files of
-    an earlier export that this one has no stories for are removed. Returns the
-    number of stories per file. Needs pyarrow (the `cluster` extra)."""
+    """Stories as monthly Parquet files under `root` (see warc.shards.write_monthly)."""
     try:
-        from pipeline.warc.shards import ShardWriter
+        from pipeline.warc.shards import write_monthly
     except ImportError as exc:
-        raise ExportError(
-            f"--format parquet needs pyarrow ({exc.name} is missing):"
-            " pip install 'newsarchive[cluster]'"
-        ) from None
-    if root.exists() and not root.is_dir():
-        raise ExportError(f"{root} exists and is not a directory")
-    writers: dict[str, ShardWriter] = {}
-    try:
-        for row in rows:
-            month = str(row.get("published") or row.get("fetched_at") or "")[:7]
-            name = f"{month}.parquet" if re.fullmatch(r"\d{4}-\d{2}", month) else "undated.parquet"
-            writer = writers.get(name)
-            if writer is None:
-                writer = writers[name] = ShardWriter(root / name, "export", row_group=500)
-            writer.add({**row, "status": "exported"})
-        for writer in writers.values():
-            writer.close()
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-    if root.is_dir():
-        for old in root.iterdir():
-            if _MONTH_FILE.fullmatch(old.name) and old.name not in writers and old.is_file():
-                old.unlink()
-    return {name: writer.rows for name, writer in sorted(writers.items())}
+        needs = f"--format parquet needs {exc.name}: pip install 'newsarchive[cluster]'"
+        raise ExportError(needs) from None
+    return write_monthly(rows, root)

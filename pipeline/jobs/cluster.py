@@ -41,7 +41,7 @@ from pipeline import __version__
 from pipeline.config.loader import Config
 from pipeline.errors import ClusterError, NewsarchiveError, ShardError, UsageError
 from pipeline.extract.workers import ExtractPool
-from pipeline.jobs.offline import _options, configured_sites
+from pipeline.jobs.offline import configured_sites, extract_options
 from pipeline.jobs.shardload import ClusterReport, ShardLoader
 from pipeline.jobs.shardtask import Snapshot, TaskResult, extract_file, shard_name
 from pipeline.store import Archive
@@ -187,7 +187,7 @@ def snapshot_of(
     return Snapshot(
         given=source,
         sites=configured_sites(config),
-        options={name: _options(config, archive, name) for name in sorted(names)},
+        options={name: extract_options(config, archive, name) for name in sorted(names)},
         max_bytes=max_bytes,
         level=config.warc.compression if config is not None else 3,
         token=uuid.uuid4().hex[:12],

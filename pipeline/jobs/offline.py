@@ -42,7 +42,7 @@ from pipeline.warc.capture import (
 _HTML = ("text/html", "application/xhtml+xml")
 
 
-def _warc_date(value: str | None) -> str:
+def warc_date(value: str | None) -> str:
     """A WARC-Date as our ISO form (seconds precision, UTC)."""
     if value:
         try:
@@ -77,7 +77,7 @@ class _Flow:
             await asyncio.gather(*list(self._tasks))
 
 
-def _options(config: Config | None, archive: Archive, source: str) -> ExtractOptions:
+def extract_options(config: Config | None, archive: Archive, source: str) -> ExtractOptions:
     configured = config.source(source) if config is not None else None
     keys, _ = archive.boilerplate(source)
     return configured.extract_options(keys) if configured else ExtractOptions(boilerplate=keys)
@@ -124,7 +124,7 @@ async def reextract(
                         payload.body,
                         payload.encoding,
                         source,
-                        _warc_date(payload.date),
+                        warc_date(payload.date),
                     )
                 )
             except ExtractionError as exc:
@@ -140,7 +140,7 @@ async def reextract(
         for article_id, source, _url, capture in archive.captures(sources, since):
             report.examined += 1
             if source not in registered:
-                pool.register(source, _options(config, archive, source))
+                pool.register(source, extract_options(config, archive, source))
                 registered.add(source)
             try:
                 payload = read_capture(root, capture, max_bytes)
@@ -294,7 +294,7 @@ async def import_warcs(
             flow = _Flow(max(4, 2 * pool.processes + 2))
 
             async def one(name: str, url: str, payload: Payload) -> None:
-                date = _warc_date(payload.date)
+                date = warc_date(payload.date)
                 capture = await capturer.write_payload(payload)
                 try:
                     outcome = await pool.extract(
@@ -333,7 +333,7 @@ async def import_warcs(
                             continue
                         name = source_for(url, config, source)
                         if name not in registered:
-                            pool.register(name, _options(config, archive, name))
+                            pool.register(name, extract_options(config, archive, name))
                             registered.add(name)
                         await flow.submit(functools.partial(one, name, url, payload))
                 except OSError as exc:

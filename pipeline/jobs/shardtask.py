@@ -28,7 +28,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.errors import CaptureError, ExtractionError
 from pipeline.extract.workers import ExtractPool, Job
-from pipeline.jobs.offline import ImportReport, _warc_date, html_pages, source_name
+from pipeline.jobs.offline import ImportReport, html_pages, source_name, warc_date
 from pipeline.models import ExtractOptions
 from pipeline.warc.capture import Payload, WarcWriter
 from pipeline.warc.shards import ShardWriter, story_row
@@ -160,7 +160,7 @@ async def _extract(
         if key not in registered:
             pool.register(key, snapshot.options_for(source))
             registered.add(key)
-        date = _warc_date(payload.date)
+        date = warc_date(payload.date)
         capture = warcs.write_payload(payload)
         row: dict[str, Any] = {
             "url": url,

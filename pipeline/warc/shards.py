@@ -13,8 +13,9 @@ extra); nothing on the embedded path imports this module.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import __version__
-from pipeline.errors import ShardError
+from pipeline.errors import ExportError, ShardError
 from pipeline.models import Article
 
 SCHEMA_VERSION = "1"
@@ -193,3 +194,34 @@ def write_rows(path: Path, rows: Sequence[dict[str, Any]], kind: str) -> Path:
         for row in rows:
             writer.add(row)
     return path
+
+
+_MONTH_FILE = re.compile(r"(\d{4}-\d{2}|undated)\.parquet")
+
+
+def write_monthly(rows: Iterable[dict[str, Any]], root: Path) -> dict[str, int]:
+    """Stories (export rows) as Parquet under `root`, one file per month of the story's
+    date (YYYY-MM.parquet, undated.parquet), in this module's schema. Each file appears
+    complete or not at all; month files of an earlier export that this one has no
+    stories for are removed. Returns the number of stories per file."""
+    if root.exists() and not root.is_dir():
+        raise ExportError(f"{root} exists and is not a directory")
+    writers: dict[str, ShardWriter] = {}
+    try:
+        for row in rows:
+            month = str(row.get("published") or row.get("fetched_at") or "")[:7]
+            name = f"{month}.parquet" if re.fullmatch(r"\d{4}-\d{2}", month) else "undated.parquet"
+            writer = writers.get(name)
+            if writer is None:
+                writer = writers[name] = ShardWriter(root / name, "export", row_group=500)
+            writer.add({**row, "status": "exported"})
+        for writer in writers.values():
+            writer.close()
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    for old in root.iterdir() if root.is_dir() else ():
+        if _MONTH_FILE.fullmatch(old.name) and old.name not in writers and old.is_file():
+            old.unlink()
+    return {name: writer.rows for name, writer in sorted(writers.items())}
