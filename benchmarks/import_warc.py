@@ -1,6 +1,7 @@
 """WARC import throughput: `newsarchive import-warc` on a WARC of N article pages.
 
     python benchmarks/import_warc.py [--articles 1000] [--bloat-kb 100] [--json out.json]
+    python benchmarks/import_warc.py --cluster local:2 --files 8   # import-warc --cluster
 
 Writes a gzipped WARC of N synthetic news pages with warcio (padded by --bloat-kb to the
 size of real pages), imports it into a fresh archive with the real CLI, and reports
@@ -30,13 +31,14 @@ from tests.synth import synthetic_articles
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_warc(path: Path, count: int, bloat_kb: int) -> int:
+def write_warc(path: Path, count: int, bloat_kb: int, part: tuple[int, int] = (0, 1)) -> int:
+    """Every `part[1]`-th of `count` articles, from the `part[0]`-th."""
     base = "https://bench.example"
     size = 0
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
         padding = pages.bloat(bloat_kb, "Bench")
-        for article in synthetic_articles(count, seed=77):
+        for article in synthetic_articles(count, seed=77)[part[0] :: part[1]]:
             html = pages.article_page(article, "Bench", base, [], [], padding=padding).encode()
             size += len(html)
             http = StatusAndHeaders(
@@ -59,24 +61,31 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--bloat-kb", type=int, default=100)
     parser.add_argument("--workers", type=int)
+    parser.add_argument("--cluster", help="local:N or tcp://HOST:PORT (import-warc --cluster)")
+    parser.add_argument("--files", type=int, default=1, help="split the pages over N WARCs")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        warc = work / "bench.warc.gz"
-        html_bytes = write_warc(warc, args.articles, args.bloat_kb)
+        warcs = [work / f"bench-{i}.warc.gz" for i in range(args.files)]
+        html_bytes = sum(
+            write_warc(w, args.articles, args.bloat_kb, (i, args.files))
+            for i, w in enumerate(warcs)
+        )
         command = [
             sys.executable,
             "-m",
             "pipeline",
             "import-warc",
-            str(warc),
+            *map(str, warcs),
             "--db",
             str(work / "news.db"),
             "--json",
         ]
         if args.workers is not None:
             command += ["--workers", str(args.workers)]
+        if args.cluster:
+            command += ["--cluster", args.cluster]
         started = time.perf_counter()
         done = subprocess.run(
             command,
@@ -92,13 +101,24 @@ def main() -> None:
         result = {
             "articles": args.articles,
             "avg_page_kb": round(html_bytes / args.articles / 1024),
-            "warc_mb": round(warc.stat().st_size / 2**20, 1),
+            "files": args.files,
+            "cluster": args.cluster,
+            "warc_mb": round(sum(w.stat().st_size for w in warcs) / 2**20, 1),
             "cores": os.cpu_count(),
             "wall_s": round(wall, 2),
             "import_s": round(report["seconds"], 2),
             "new": report["new"],
             "articles_per_s": round(report["new"] / wall, 1),
         }
+        if args.cluster:
+            new = max(1, report["new"])
+            result |= {
+                "startup_s": round(report["startup_seconds"], 2),
+                "after_startup_per_s": round(new / (wall - report["startup_seconds"]), 1),
+                "writer_cpu_ms_per_story": round(1000 * report["cpu_writer"] / new, 2),
+                "extract_cpu_ms_per_page": round(1000 * report["cpu_extract"] / new, 2),
+                "task_cpu_ms_per_page": round(1000 * report["cpu_tasks"] / new, 2),
+            }
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -29,7 +29,10 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │   └── WorkerCrashed           the worker died (memory limit, segfault)
     ├── WorkerStartError            the extraction worker processes cannot be started
     ├── CaptureError                a WARC file cannot be written or read
-    └── ExportError                 an export target is unusable
+    │   └── ShardError              a Parquet shard cannot be written or read
+    ├── ExportError                 an export target is unusable
+    └── ClusterError                the Dask cluster cannot run the import (version skew,
+                                    daemonic workers, unreachable scheduler, unshared --shards)
 """
 
 from __future__ import annotations
@@ -211,3 +214,11 @@ class CaptureError(NewsarchiveError):
 
 class ExportError(NewsarchiveError):
     """An export target cannot be written."""
+
+
+class ShardError(CaptureError):
+    """A Parquet shard of `import-warc --cluster` cannot be written or read."""
+
+
+class ClusterError(NewsarchiveError):
+    """The Dask cluster cannot run the import; the message says why and what to do."""

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from pipeline.errors import CaptureError, ExportError
 from pipeline.models import Capture
+from pipeline.store.queries import ARTICLE_COLUMNS, CAPTURE_COLUMNS
 from pipeline.warc.capture import record_bytes, warcinfo
 
 Row = dict[str, Any]
@@ -278,6 +279,9 @@ def write_warc(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> i
     return count
 
 
+PARQUET_COLUMNS = (*ARTICLE_COLUMNS, "minhash", *CAPTURE_COLUMNS)  # see warc/shards.py
+
+
 # --- the registry --------------------------------------------------------------------
 
 StreamWriter = Callable[[Iterable[Row], IO[bytes], "ExportOptions"], int]
@@ -319,6 +323,7 @@ FORMATS: dict[str, Format] = {
             write=write_warc,
             columns=("id", "url", "warc_file", "warc_offset", "warc_length"),
         ),
+        Format("parquet", "monthly Parquet files under --output DIR", columns=PARQUET_COLUMNS),
     )
 }
 
@@ -482,3 +487,13 @@ def export_tree(rows: Iterable[Row], fmt: Format, root: Path) -> TreeReport:
     finally:
         tree.save_manifest()
     return report
+
+
+def export_parquet(rows: Iterable[Row], root: Path) -> dict[str, int]:
+    """Stories as monthly Parquet files under `root` (see warc.shards.write_monthly)."""
+    try:
+        from pipeline.warc.shards import write_monthly
+    except ImportError as exc:
+        needs = f"--format parquet needs {exc.name}: pip install 'newsarchive[cluster]'"
+        raise ExportError(needs) from None
+    return write_monthly(rows, root)

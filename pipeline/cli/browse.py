@@ -261,11 +261,20 @@ def export(
     md     the same tree, .md, with YAML front matter and the title as a heading.
     warc   the stories' raw captures (request-free response records, byte for byte
            as stored) as one .warc.gz; stories without a capture are left out.
+    parquet  OUTPUT/YYYY-MM.parquet, one file per month, in the schema of import-warc
+           --cluster's shards (docs/cluster.md); needs the `cluster` extra.
 
     Re-exporting txt/md into the same directory rewrites only files whose content
     changed; file names are made safe from any title (letters, digits, hyphens).
     """
-    from pipeline.export import FORMATS, ExportOptions, atomic_file, export_stream, export_tree
+    from pipeline.export import (
+        FORMATS,
+        ExportOptions,
+        atomic_file,
+        export_parquet,
+        export_stream,
+        export_tree,
+    )
     from pipeline.store import Archive, queries
 
     chosen = FORMATS[fmt]
@@ -277,6 +286,16 @@ def export(
     filters = queries.Filters(sources, since, until, language, query=query, collapse=collapse)
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         rows = queries.export_rows(archive, filters, columns=cols)
+        if fmt == "parquet":
+            if output is None or str(output) == "-":
+                raise UsageError("--format parquet writes a directory: give it with --output DIR")
+            files = export_parquet(rows, output)
+            click.echo(
+                f"exported {sum(files.values())} stories to {output}/ in {len(files)}"
+                " Parquet file(s), one per month",
+                err=True,
+            )
+            return
         if chosen.is_tree:
             if output is None or str(output) == "-":
                 raise UsageError(f"--format {fmt} writes a directory: give it with --output DIR")

@@ -102,9 +102,7 @@ def reextract_command(
 
 
 @click.command("import-warc")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, metavar="FILE|@MANIFEST|URL...")
 @config_options
 @click.option(
     "--source",
@@ -113,26 +111,52 @@ def reextract_command(
     "site, else a name made from the host).",
 )
 @workers_option
+@click.option(
+    "--cluster",
+    metavar="local:N|tcp://HOST:PORT",
+    help="Extract on a Dask cluster: N local worker processes, or a running scheduler "
+    "(needs the `cluster` extra). One task per file; this process stays the only writer. "
+    "--workers is then per Dask worker (default 1).",
+)
+@click.option(
+    "--shards",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="--cluster: where tasks write their Parquet shards and WARC copies; a directory "
+    "the client and every worker share (default: shards/ beside the archive).",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="Prefix for the relative entries of @MANIFEST files (e.g. Common Crawl's).",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON report on stdout.")
 @verbose_option
 @guarded
 def import_warc_command(
-    files: tuple[Path, ...],
+    files: tuple[str, ...],
     config_path: Path,
     db: Path | None,
     source: str | None,
     workers: int | None,
+    cluster: str | None,
+    shards: Path | None,
+    base_url: str | None,
     as_json: bool,
     verbose: int,
 ) -> None:
     """Import the HTML pages of WARC/ARC files (.warc, .warc.gz, .arc.gz) written by other
     tools: extracted and stored like fetched pages, deduplicated against the archive.
-    Corrupt or truncated records are counted and skipped."""
+    Corrupt or truncated records are counted and skipped.
+
+    @FILE reads a manifest of paths or URLs, one a line (gzipped or plain). With
+    --cluster, inputs may be URLs (s3://, https://...), a file that cannot be fetched
+    after 3 tries is marked failed (exit 1), and a rerun resumes: loaded files are
+    skipped, finished shards loaded without extracting again. See docs/cluster.md."""
     import asyncio
 
     from pipeline import times
     from pipeline.jobs.lock import RunLock
-    from pipeline.jobs.offline import import_warcs
+    from pipeline.jobs.offline import expand_inputs, import_warcs
     from pipeline.store import Archive
 
     setup_logging(verbose)
@@ -140,22 +164,88 @@ def import_warc_command(
     if source is not None and not source.replace("-", "").isalnum():
         raise UsageError(f"--source {source!r}: use lower-case letters, digits and '-'")
     max_bytes = config.fetch.max_bytes if config is not None else 10_000_000
+    inputs = expand_inputs(files, base_url)
+    if cluster is not None:
+        _import_cluster(inputs, config, path, source, workers, cluster, shards, max_bytes, as_json)
+        return
+    if shards is not None:
+        raise UsageError("--shards applies to --cluster only")
+    for name in inputs:
+        if "://" in name:
+            raise UsageError(f"{name}: URLs are read with --cluster only")
+        if not Path(name).is_file():
+            raise UsageError(f"{name}: no such file")
     with (
         RunLock(path, times.now()),
         Archive.open(path) as archive,
     ):
         report = asyncio.run(
             import_warcs(
-                files, config, archive, source=source, workers=workers, max_bytes=max_bytes
+                [Path(n) for n in inputs],
+                config,
+                archive,
+                source=source,
+                workers=workers,
+                max_bytes=max_bytes,
             )
         )
     rate = report.new / report.seconds if report.seconds else 0.0
     _print(
         report,
         as_json,
-        f"imported {len(files)} file(s) in {report.seconds:.1f} s: {report.responses} "
+        f"imported {len(inputs)} file(s) in {report.seconds:.1f} s: {report.responses} "
         f"responses, {report.new} new stories ({rate:.0f}/s), {report.duplicate} "
         f"duplicates, {report.known} already archived, {report.skipped} skipped, "
         f"{report.damaged} damaged records, {report.failed} failed",
     )
     sys.exit(0)
+
+
+def _import_cluster(
+    inputs: list[str],
+    config: Config | None,
+    path: Path,
+    source: str | None,
+    workers: int | None,
+    cluster: str,
+    shards: Path | None,
+    max_bytes: int,
+    as_json: bool,
+) -> None:
+    from pipeline import times
+    from pipeline.jobs.lock import RunLock
+    from pipeline.store import Archive
+
+    try:
+        from pipeline.jobs.cluster import import_cluster
+    except ImportError as exc:
+        raise UsageError(
+            f"--cluster needs the cluster extra ({exc.name} is missing):"
+            " pip install 'newsarchive[cluster]'"
+        ) from None
+    with (
+        RunLock(path, times.now()),
+        Archive.open(path) as archive,
+    ):
+        report = import_cluster(
+            inputs,
+            config,
+            archive,
+            cluster=cluster,
+            shards=shards or path.parent / "shards",
+            source=source,
+            processes=workers or 1,
+            max_bytes=max_bytes,
+        )
+    rate = report.new / report.seconds if report.seconds else 0.0
+    _print(
+        report,
+        as_json,
+        f"imported {len(inputs)} file(s) on {report.workers} worker(s) in "
+        f"{report.seconds:.1f} s: {report.loaded_before} loaded before, {report.resumed} "
+        f"shards resumed, {report.submitted} extracted, {report.failed_files} failed; "
+        f"{report.responses} responses, {report.new} new stories ({rate:.0f}/s), "
+        f"{report.duplicate} duplicates, {report.known} already archived, "
+        f"{report.skipped} skipped, {report.damaged} damaged records, {report.failed} failed",
+    )
+    sys.exit(1 if report.failed_files else 0)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gzip
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.config.loader import Config
 from pipeline.decode import BadEncoding, TooLarge
-from pipeline.errors import CaptureError, ExtractionError
+from pipeline.errors import CaptureError, ExtractionError, UsageError
 from pipeline.extract.workers import ExtractPool, Job
 from pipeline.jobs.tally import Batcher
 from pipeline.models import Candidate, ExtractOptions, PageResult
@@ -40,7 +41,7 @@ from pipeline.warc.capture import (
 )
 
 
-def _warc_date(value: str | None) -> str:
+def warc_date(value: str | None) -> str:
     """A WARC-Date as our ISO form (seconds precision, UTC)."""
     if value:
         try:
@@ -75,7 +76,7 @@ class _Flow:
             await asyncio.gather(*list(self._tasks))
 
 
-def _options(config: Config | None, archive: Archive, source: str) -> ExtractOptions:
+def extract_options(config: Config | None, archive: Archive, source: str) -> ExtractOptions:
     configured = config.source(source) if config is not None else None
     keys, _ = archive.boilerplate(source)
     return configured.extract_options(keys) if configured else ExtractOptions(boilerplate=keys)
@@ -122,7 +123,7 @@ async def reextract(
                         payload.body,
                         payload.encoding,
                         source,
-                        _warc_date(payload.date),
+                        warc_date(payload.date),
                     )
                 )
             except ExtractionError as exc:
@@ -138,7 +139,7 @@ async def reextract(
         for article_id, source, _url, capture in archive.captures(sources, since):
             report.examined += 1
             if source not in registered:
-                pool.register(source, _options(config, archive, source))
+                pool.register(source, extract_options(config, archive, source))
                 registered.add(source)
             try:
                 payload = read_capture(root, capture, max_bytes)
@@ -174,14 +175,87 @@ class ImportReport:
 
 def source_for(url: str, config: Config | None, given: str | None) -> str:
     """--source, else the configured source of the same site, else a name from the host."""
+    return source_name(url, configured_sites(config), given)
+
+
+def configured_sites(config: Config | None) -> tuple[tuple[str, str], ...]:
+    """(site, source name) of the configured sources, in the config's order."""
+    return tuple((site_of(s.url), s.name) for s in config.sources) if config else ()
+
+
+def source_name(url: str, sites: Sequence[tuple[str, str]], given: str | None) -> str:
+    """See source_for; `sites` from configured_sites."""
     if given:
         return given
     site = site_of(url)
-    if config is not None:
-        for source in config.sources:
-            if site_of(source.url) == site:
-                return source.name
+    for configured, name in sites:
+        if configured == site:
+            return name
     return re.sub(r"[^a-z0-9]+", "-", site.lower()).strip("-") or "imported"
+
+
+def html_pages(
+    path: Path, max_bytes: int, report: ImportReport
+) -> Iterator[tuple[int, str, Payload]]:
+    """(offset, canonical URL, payload) of the 200 HTML responses of a WARC file; the
+    rest is counted in `report` (damaged records are skipped). Raises OSError."""
+    for item in iter_records(path):
+        if isinstance(item, Damage):
+            report.damaged += 1
+            report.errors.append(f"{path}@{item.offset}: {item.error}")
+            continue
+        record, offset = item
+        report.records += 1
+        if record.rec_type != "response" or record.http_headers is None:
+            continue
+        report.responses += 1
+        try:
+            payload = payload_of(record, max_bytes)
+        except Truncated as exc:
+            report.damaged += 1
+            report.errors.append(f"{path}@{offset}: {exc}")
+            continue
+        except (TooLarge, BadEncoding, ValueError) as exc:
+            report.skipped += 1
+            report.errors.append(f"{path}: {type(exc).__name__} {exc}")
+            continue
+        url = canonicalize(payload.url)
+        if (
+            url is None
+            or payload.status != 200
+            or not is_html(payload.body, payload.header("content-type"))
+        ):
+            report.skipped += 1
+            continue
+        yield offset, url, payload
+
+
+def expand_inputs(args: Sequence[str], base_url: str | None = None) -> list[str]:
+    """The input files named on the command line: `@FILE` is a manifest of paths or
+    URLs, one a line (gzipped or plain, `#` comments), like Common Crawl's
+    warc.paths.gz; its relative entries are taken from `base_url` when given."""
+    inputs: list[str] = []
+    for arg in args:
+        if not arg.startswith("@"):
+            inputs.append(arg)
+            continue
+        manifest = Path(arg[1:])
+        try:
+            with open(manifest, "rb") as fh:
+                data = fh.read()
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            lines = data.decode("utf-8").splitlines()
+        except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+            raise UsageError(f"manifest {manifest}: cannot read it ({exc})") from None
+        for line in lines:
+            entry = line.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            if base_url and "://" not in entry and not entry.startswith("/"):
+                entry = base_url.rstrip("/") + "/" + entry.lstrip("/")
+            inputs.append(entry)
+    return inputs
 
 
 async def import_warcs(
@@ -215,7 +289,7 @@ async def import_warcs(
             flow = _Flow(max(4, 2 * pool.processes + 2))
 
             async def one(name: str, url: str, payload: Payload) -> None:
-                date = _warc_date(payload.date)
+                date = warc_date(payload.date)
                 capture = await capturer.write_payload(payload)
                 try:
                     outcome = await pool.extract(
@@ -248,41 +322,13 @@ async def import_warcs(
             for path in paths:
                 report.files += 1
                 try:
-                    records = iter_records(path)
-                    for item in records:
-                        if isinstance(item, Damage):
-                            report.damaged += 1
-                            report.errors.append(f"{path}@{item.offset}: {item.error}")
-                            continue
-                        record, _offset = item
-                        report.records += 1
-                        if record.rec_type != "response" or record.http_headers is None:
-                            continue
-                        report.responses += 1
-                        try:
-                            payload = payload_of(record, max_bytes)
-                        except Truncated as exc:
-                            report.damaged += 1
-                            report.errors.append(f"{path}@{_offset}: {exc}")
-                            continue
-                        except (TooLarge, BadEncoding, ValueError) as exc:
-                            report.skipped += 1
-                            report.errors.append(f"{path}: {type(exc).__name__} {exc}")
-                            continue
-                        url = canonicalize(payload.url)
-                        if (
-                            url is None
-                            or payload.status != 200
-                            or not is_html(payload.body, payload.header("content-type"))
-                        ):
-                            report.skipped += 1
-                            continue
+                    for _offset, url, payload in html_pages(path, max_bytes, report):
                         if archive.known([url]):
                             report.known += 1
                             continue
                         name = source_for(url, config, source)
                         if name not in registered:
-                            pool.register(name, _options(config, archive, name))
+                            pool.register(name, extract_options(config, archive, name))
                             registered.add(name)
                         await flow.submit(functools.partial(one, name, url, payload))
                 except OSError as exc:

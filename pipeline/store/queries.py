@@ -225,7 +225,7 @@ def export_rows(
     streamed `batch` rows at a time: the rowid order needs no sort, so the first row
     comes at once and memory stays flat whatever the archive's size."""
     now = now or datetime.now(UTC)
-    unknown = set(columns) - set(ARTICLE_COLUMNS) - set(CAPTURE_COLUMNS)
+    unknown = set(columns) - set(ARTICLE_COLUMNS) - set(CAPTURE_COLUMNS) - {"minhash"}
     if unknown:
         raise UsageError(
             f"unknown column(s) {', '.join(sorted(unknown))};"

@@ -311,6 +311,28 @@ def _v6_run_indexes(db: sqlite_utils.Database) -> None:
     _add_columns(db, "boilerplate", {"up_to_id": int})
 
 
+def _v7_import_files(db: sqlite_utils.Database) -> None:
+    """`import-warc --cluster` keeps one row per input file, so that a rerun skips the
+    files it loaded and loads the shards it has without extracting them again."""
+    _table(
+        db,
+        "import_files",
+        {
+            "input": str,  # the path or URL as given
+            "state": str,  # running, extracted (shard written), loaded, failed
+            "shard": str,  # the Parquet shard's path, once written
+            "counts": str,  # JSON: the task's and the writer's counts
+            "error": str,
+            "attempts": int,  # times submitted to the cluster
+            "cpu": float,  # extraction CPU seconds of the task
+            "updated_at": str,
+        },
+        pk="input",
+        not_null={"state"},
+        defaults={"attempts": 0},
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -318,6 +340,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_read_indexes,
     _v5_minhash,
     _v6_run_indexes,
+    _v7_import_files,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

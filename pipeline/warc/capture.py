@@ -196,6 +196,19 @@ class WarcWriter:
             fetched.request_headers,
         )
 
+    def write_payload(self, payload: Payload) -> Capture:
+        """A copy of a response read from another WARC (its payload as stored there)."""
+        headers = tuple((k, v) for k, v in payload.headers if k.lower() not in _TRANSFER)
+        return self.write_response(
+            payload.url,
+            payload.status,
+            payload.reason,
+            payload.protocol,
+            headers,
+            payload.raw,
+            payload.date or "",
+        )
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -225,19 +238,7 @@ class CaptureThread:
     async def write_payload(self, payload: Payload) -> Capture:
         """A copy of a response read from another WARC (its payload as stored there)."""
         loop = asyncio.get_running_loop()
-        headers = tuple((k, v) for k, v in payload.headers if k.lower() not in _TRANSFER)
-        return await loop.run_in_executor(
-            self._pool,
-            lambda: self.writer.write_response(
-                payload.url,
-                payload.status,
-                payload.reason,
-                payload.protocol,
-                headers,
-                payload.raw,
-                payload.date or "",
-            ),
-        )
+        return await loop.run_in_executor(self._pool, self.writer.write_payload, payload)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
