@@ -13,6 +13,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │   ├── TransientFetchError     worth retrying later
     │   │   ├── FetchTimeout
     │   │   ├── ConnectError        refused, reset, DNS failure
+    │   │   │   └── HostNotFound    the host's name does not resolve (.host)
     │   │   └── ServerError         5xx, or 429 (.status, .retry_after)
     │   └── PermanentFetchError     never retried
     │       ├── HTTPStatusError     404, 410 and other 4xx (.status)
@@ -115,6 +116,20 @@ class FetchTimeout(TransientFetchError):
 
 class ConnectError(TransientFetchError):
     pass
+
+
+class HostNotFound(ConnectError):
+    """The host's name does not resolve; a run asks DNS once per host, and every
+    later fetch from that host in the run fails with this at once."""
+
+    def __init__(self, url: str, host: str, detail: str = "") -> None:
+        self.host = host
+        self.detail = detail
+        super().__init__(url, f"cannot resolve {host}" + (f" ({detail})" if detail else ""))
+
+    def at(self, url: str) -> HostNotFound:
+        """The same failure, for another URL of the host."""
+        return HostNotFound(url, self.host, self.detail)
 
 
 class ServerError(TransientFetchError):

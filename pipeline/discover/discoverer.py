@@ -27,7 +27,13 @@ from pipeline.discover.feeds import (
     robots_sitemaps,
     sniff,
 )
-from pipeline.errors import DiscoveryError, FetchError, HTTPStatusError, UnsafeXMLError
+from pipeline.errors import (
+    DiscoveryError,
+    FetchError,
+    HostNotFound,
+    HTTPStatusError,
+    UnsafeXMLError,
+)
 from pipeline.fetch.fetcher import Fetcher
 from pipeline.models import Candidate, FeedState, Fetched
 from pipeline.times import iso as _iso
@@ -133,9 +139,9 @@ class Discoverer:
     async def _home_page(self) -> Fetched | None:
         if self._home is None:
             try:
-                self._home = await self.fetcher.fetch(self.source.url)
+                self._home = await self.fetcher.fetch_once(self.source.url, kind="page")
             except FetchError as exc:
-                self.stats.errors.append(exc)
+                self._error(exc)
                 return None
             self.stats.documents += 1
         return self._home
@@ -180,7 +186,7 @@ class Discoverer:
         try:
             robots = await self.fetcher.robots(self.source.url)
         except FetchError as exc:
-            self.stats.errors.append(exc)
+            self._error(exc)
             return []
         listed = robots_sitemaps(list(robots.sitemaps), self.source.url) if robots else []
         return listed or [origin_of(self.source.url) + "/sitemap.xml"]
@@ -198,7 +204,7 @@ class Discoverer:
         )
         full = _older_than(state.full_at, self.now, self.revalidate)
         try:
-            fetched = await self.fetcher.fetch(
+            fetched = await self.fetcher.fetch_once(
                 url,
                 kind="feed",
                 etag=None if full else state.etag,
@@ -233,8 +239,16 @@ class Discoverer:
     def _configured(self) -> set[str]:
         return {*self.source.feeds, *self.source.sitemaps, *self.source.listings}
 
-    def _failed(self, state: FeedState, exc: DiscoveryError | FetchError) -> None:
+    def _error(self, exc: DiscoveryError | FetchError) -> None:
+        """Report `exc`, unless it is a host that does not resolve, already reported."""
+        if isinstance(exc, HostNotFound) and any(
+            isinstance(e, HostNotFound) and e.host == exc.host for e in self.stats.errors
+        ):
+            return
         self.stats.errors.append(exc)
+
+    def _failed(self, state: FeedState, exc: DiscoveryError | FetchError) -> None:
+        self._error(exc)
         if isinstance(exc, FetchError) and _content_verdict(state) is not None:
             # The validators are those of content found unusable: ask for it in full
             # next time, so that its verdict is not forgotten behind a 304.
@@ -362,17 +376,17 @@ class Discoverer:
             page = await self._home_page()
         else:
             try:
-                page = await self.fetcher.fetch(url)
+                page = await self.fetcher.fetch_once(url, kind="page")
                 self.stats.documents += 1
             except FetchError as exc:
-                self.stats.errors.append(exc)
+                self._error(exc)
                 return False
         if page is None:
             return False
         try:
             links = article_links(page.text(), page.url)
         except DiscoveryError as exc:  # a page too deeply nested to parse
-            self.stats.errors.append(exc)
+            self._error(exc)
             return False
         return self._accept(links, url) > 0
 

@@ -63,12 +63,21 @@ def forbidden_reason(address: IPAddress) -> str | None:
     return next((name for name, hit in checks if hit), None)
 
 
+class UnresolvableHost(httpcore.ConnectError):
+    """DNS has no address for `host` (the fetcher makes it errors.HostNotFound)."""
+
+    def __init__(self, host: str, detail: str) -> None:
+        self.host = host
+        self.detail = detail
+        super().__init__(f"cannot resolve {host}: {detail}")
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
+        raise UnresolvableHost(host, exc.strerror or str(exc)) from exc
     except UnicodeError as exc:  # a label over 63 letters: no DNS name at all
         raise InvalidURLError(f"http://{host}/", f"{host} is no DNS name ({exc})") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
