@@ -28,6 +28,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     ├── ExtractionError             one page could not be extracted       (.url)
     │   ├── ExtractionTimeout       over the per-page time limit
     │   └── WorkerCrashed           the worker died (memory limit, segfault)
+    │       └── WorkerKilled        killed from outside (SIGKILL); not permanent
     ├── CaptureError                a WARC file cannot be written or read
     └── ExportError                 an export target is unusable
 """
@@ -200,6 +201,8 @@ class UnsafeXMLError(DiscoveryError):
 class ExtractionError(NewsarchiveError):
     """One page could not be extracted."""
 
+    permanent = True  # the page itself is at fault: trying it again gives the same
+
     def __init__(self, url: str, message: str) -> None:
         self.url = url
         self.reason = message
@@ -212,6 +215,13 @@ class ExtractionTimeout(ExtractionError):
 
 class WorkerCrashed(ExtractionError):
     pass
+
+
+class WorkerKilled(WorkerCrashed):
+    """The worker was killed from outside while extracting (SIGKILL: the kernel's OOM
+    killer, an operator): not the page's fault, so it is tried again later."""
+
+    permanent = False
 
 
 class CaptureError(NewsarchiveError):

@@ -6,13 +6,18 @@ extraction worker was killed from outside."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
-from pipeline.demo.site import NewsSite, Response
+from pipeline.demo import pages
+from pipeline.demo.site import NewsSite, Request, Response
 from tests.synth import synthetic_articles
 
-from .conftest import run_cli, write_config
+from .conftest import query, run_cli, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -76,3 +81,102 @@ def test_a_host_that_does_not_resolve_says_so_once(workdir: Path) -> None:
     assert "source 'gone' yielded nothing: http://news.invalid/: cannot resolve news.invalid" in (
         done.stderr
     )
+
+
+# --- 11. a worker killed from outside; --retry-failed ----------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def extraction_workers() -> list[int]:
+    """The extraction workers of the CLI run this test started: the children of the
+    forkserver of a `python -m pipeline run` child of this process."""
+    workers = []
+    for cli in _children(os.getpid()):
+        if "-m pipeline run" in _cmdline(cli):
+            for server in _children(cli):
+                if "forkserver" in _cmdline(server):
+                    workers += _children(server)
+    return workers
+
+
+def kill_workers_then(body: bytes) -> Any:
+    """A route that SIGKILLs the run's extraction workers (as the OOM killer or an
+    operator would), waits until they are gone, then answers `body`."""
+
+    def route(request: Request) -> Response:
+        waiting = threading.Event()
+        for _ in range(2000):  # the workers start with the first extraction
+            workers = extraction_workers()
+            if workers:
+                break
+            waiting.wait(0.01)
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(2000):
+            if not set(workers) & set(extraction_workers()):
+                break
+            waiting.wait(0.01)
+        return Response(200, body, HTML)
+
+    return route
+
+
+def test_a_page_whose_worker_was_killed_from_outside_is_tried_again(workdir: Path) -> None:
+    first, second = synthetic_articles(2, seed=17)  # first is the newer: fetched first
+    with NewsSite([first, second], "Killed Gazette") as site:
+        html = pages.article_page(second, site.name, site.base, [], []).encode()
+        site.routes[second.path] = kill_workers_then(html)
+        feed = [f"{site.base}/feed.xml"]
+        config = write_config(workdir, [{"name": "gazette", "url": site.base + "/", "feeds": feed}])
+        done = run(config, "--workers", "1")
+        assert done.returncode == 0, done.stderr
+        db = workdir / "archive" / "news.db"
+        killed = query(db, "SELECT url, state FROM urls WHERE error_kind = 'WorkerKilled'")
+        # The one page in the worker when it was killed: not the page's fault, retried.
+        assert len(killed) == 1 and killed[0][1] == "retry", killed
+        assert query(db, "SELECT kind, permanent FROM failures") == [("WorkerKilled", 0)]
+        assert query(db, "SELECT count(*) FROM urls WHERE state = 'failed'") == [(0,)]
+
+
+def test_retry_failed_gives_the_failed_urls_of_the_sources_run_another_chance(
+    workdir: Path,
+) -> None:
+    ours, theirs = synthetic_articles(2, seed=19)
+    with NewsSite([ours, theirs], "Mended Gazette") as site:
+        for story in (ours, theirs):  # broken at first: a permanent failure
+            site.routes[story.path] = lambda r: Response(404, b"<p>gone</p>", HTML)
+        sources = [
+            {"name": name, "url": site.base + "/", "include": [re.escape(story.path)]}
+            for name, story in (("ours", ours), ("theirs", theirs))
+        ]
+        config = write_config(workdir, sources)
+        db = workdir / "archive" / "news.db"
+        run(config)
+        states = "SELECT source, state FROM urls WHERE error_kind IS NOT NULL ORDER BY source"
+        assert query(db, states) == [("ours", "failed"), ("theirs", "failed")]
+        site.routes.clear()  # the site is mended
+        run(config)
+        assert query(db, "SELECT count(*) FROM articles") == [(0,)]  # failed stays failed
+        done = run(config, "--retry-failed", "--source", "ours", "--json")
+        assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["new"] == 1
+    assert query(db, "SELECT source, url FROM articles") == [("ours", site.base + ours.path)]
+    assert query(db, states) == [("theirs", "failed")]

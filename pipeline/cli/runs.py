@@ -111,6 +111,7 @@ def execute(
     workers: int | None = None,
     quiet: bool = False,
     as_json: bool = False,
+    retry_failed: bool = False,
 ) -> RunReport:
     """Lock the archive, run, report; shared by `run` and `demo`."""
     selected = select_sources(config, sources)
@@ -139,6 +140,7 @@ def execute(
                 workers=workers,
                 on_event=on_event,
                 on_runner=lambda r: holder.update(r=r),
+                retry_failed=retry_failed,
             )
             if live_view:
                 clock = time.monotonic()
@@ -187,6 +189,11 @@ def execute(
     metavar="N",
     help="Extraction worker processes (default: one per core; 0: none).",
 )
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Give the failed URLs of the sources run another chance (after a fix).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v, -vv).")
@@ -197,6 +204,7 @@ def run(
     sources: tuple[str, ...],
     refresh_after: float | None,
     workers: int | None,
+    retry_failed: bool,
     quiet: bool,
     as_json: bool,
     verbose: int,
@@ -216,6 +224,7 @@ def run(
         workers=workers,
         quiet=quiet,
         as_json=as_json,
+        retry_failed=retry_failed,
     )
     sys.exit(report.exit_code)
 

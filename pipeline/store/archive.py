@@ -175,6 +175,20 @@ class Archive:
             for r in (*pending, *retry)
         ]
 
+    def retry_failed(self, sources: Sequence[str]) -> int:
+        """Make the failed URLs of `sources` (given up on, or waiting out a back-off)
+        pending again, with their attempts counted afresh. Returns how many."""
+        marks = ",".join("?" * len(sources))
+        if not marks:
+            return 0
+        with self.db.conn:
+            cursor = self.db.conn.execute(
+                "UPDATE urls SET state = 'pending', attempts = 0, next_attempt_at = NULL"
+                f" WHERE state IN ('failed', 'retry') AND source IN ({marks})",
+                tuple(sources),
+            )
+            return cursor.rowcount
+
     def refresh_due(
         self,
         source: str,
