@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,104 @@ def test_retry_failed_gives_the_failed_urls_of_the_sources_run_another_chance(
     assert json.loads(done.stdout)["totals"]["new"] == 1
     assert query(db, "SELECT source, url FROM articles") == [("ours", site.base + ours.path)]
     assert query(db, states) == [("theirs", "failed")]
+
+
+# --- 9. a proxy is no way around the address policy ------------------------------------------
+
+
+class RecordingProxy:
+    """A forward proxy on 127.0.0.1 that reaches everything, as proxies in clouds and
+    offices do: it answers absolute-form requests from `answers` (URL -> (status,
+    headers, body)) and records every URL it is asked for."""
+
+    def __init__(self, answers: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.asked.append(self.path)
+                status, headers, body = proxy.answers.get(self.path, (404, {}, b"not here"))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> RecordingProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def rss(links: list[str]) -> bytes:
+    items = "".join(f"<item><title>t</title><link>{link}</link></item>" for link in links)
+    return f'<rss version="2.0"><channel><title>f</title>{items}</channel></rss>'.encode()
+
+
+def test_a_proxy_is_no_way_around_the_address_policy(workdir: Path) -> None:
+    public = "http://gazette.invalid"  # resolvable by the proxy alone
+    intranet = "http://127.0.0.1:9"  # the user's own intranet source, opted in
+    stories = synthetic_articles(3, seed=23)
+    inside = [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:9/admin/",
+        "http://localhost:9/admin/",
+        "http://10.0.0.1/",
+        "http://[::1]:9/admin/",
+        "http://0x7f.1:9/admin/",
+    ]
+    rss_type = {"Content-Type": "application/rss+xml"}
+    answers: dict[str, tuple[int, dict[str, str], bytes]] = {
+        f"{public}/feed.xml": (
+            200,
+            rss_type,
+            rss([public + s.path for s in stories[:2]] + inside + [f"{public}/go/"]),
+        ),
+        f"{public}/go/": (302, {"Location": "http://169.254.169.254/latest/user-data/"}, b""),
+        f"{intranet}/feed.xml": (200, rss_type, rss([intranet + stories[2].path])),
+    }
+    for base, story in ((public, stories[0]), (public, stories[1]), (intranet, stories[2])):
+        answers[base + story.path] = (
+            200,
+            HTML,
+            pages.article_page(story, "Proxied Gazette", base, [], []).encode(),
+        )
+    sources = [
+        {"name": "public", "url": public + "/", "feeds": [public + "/feed.xml"]},
+        {"name": "intranet", "url": intranet + "/", "feeds": [intranet + "/feed.xml"]},
+    ]
+    config = write_config(workdir, sources, fetch={"retries": 0})
+    with RecordingProxy(answers) as proxy:
+        env = {"HTTP_PROXY": proxy.url, "http_proxy": proxy.url, "NO_PROXY": "", "no_proxy": ""}
+        done = run(config, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    # Nothing inside was asked of the proxy, directly or by a redirect.
+    assert not [url for url in proxy.asked if not url.startswith((public, intranet + "/"))]
+    assert f"{intranet}/admin/" not in proxy.asked
+    db = workdir / "archive" / "news.db"
+    failed = dict(query(db, "SELECT url, error_kind FROM urls WHERE state = 'failed'"))
+    assert set(failed.values()) == {"BlockedURLError"}
+    assert len(failed) == len(inside) + 1  # and the redirect
+    errors = dict(query(db, "SELECT url, error FROM urls WHERE state = 'failed'"))
+    assert (
+        "link-local address 169.254.169.254" in errors["http://169.254.169.254/latest/meta-data/"]
+    )
+    assert "localhost is loopback" in errors["http://localhost:9/admin/"]
+    # Through the proxy: the public source's stories, and the intranet source's own.
+    stored = {row[0] for row in query(db, "SELECT url FROM articles")}
+    assert stored == {public + s.path for s in stories[:2]} | {intranet + stories[2].path}
