@@ -282,3 +282,43 @@ def test_a_proxy_is_no_way_around_the_address_policy(workdir: Path) -> None:
     # Through the proxy: the public source's stories, and the intranet source's own.
     stored = {row[0] for row in query(db, "SELECT url FROM articles")}
     assert stored == {public + s.path for s in stories[:2]} | {intranet + stories[2].path}
+
+
+# --- 7. robots.txt is matched on the URL as requested ----------------------------------------
+
+
+def test_robots_rules_match_the_url_as_requested_and_that_url_is_requested(
+    workdir: Path,
+) -> None:
+    """arabnews.com's `Disallow: /?q=search/`: canonicalising `?q=search/x` into
+    `?q=search%2Fx` must not slip past the rule; and the address requested is the one
+    the feed wrote (its query order, its slashes), not the canonical form."""
+    story, other = synthetic_articles(2, seed=29)
+    with NewsSite([story, other], "Query Gazette") as site:
+        robots = (FIXTURES / "robots_query.txt").read_text().replace("{base}", site.base)
+        site._robots = robots  # the site's robots.txt: query rules on the root
+        b = site.base
+        disallowed = [
+            f"{b}/?q=search/node/harbour",
+            f"{b}/?q=node/add&type=story",
+            f"{b}{story.path}?print=1",
+        ]
+        allowed = [f"{b}{story.path}?page=2&amp;id=7/8", f"{b}{other.path}"]
+        feed = rss(disallowed + allowed)
+        site.routes["/query-feed.xml"] = lambda r: Response(
+            200, feed, {"Content-Type": "application/rss+xml"}
+        )
+        config = write_config(
+            workdir, [{"name": "query", "url": b + "/", "feeds": [b + "/query-feed.xml"]}]
+        )
+        done = run(config, "--json")
+        seen = site.paths_seen()
+    assert done.returncode == 0, done.stderr
+    # Nothing disallowed was requested, in whatever spelling.
+    assert not [p for p in seen if "q=search" in p or "q=node" in p or "print=1" in p], seen
+    # The allowed page was requested as the feed wrote it.
+    assert f"{story.path}?page=2&id=7/8" in seen, seen
+    db = workdir / "archive" / "news.db"
+    refused = query(db, "SELECT url FROM urls WHERE error_kind = 'RobotsDisallowed'")
+    assert len(refused) == len(disallowed)
+    assert json.loads(done.stdout)["totals"]["new"] == 2

@@ -122,6 +122,7 @@ class Discoverer:
                     found_on,
                     _not_future(entry.published, self.now),
                     entry.title,
+                    entry.address,
                 )
             )
             if len(self._batch) >= BATCH:
@@ -363,12 +364,12 @@ class Discoverer:
         for child in nested:
             if children >= MAX_CHILD_SITEMAPS:
                 break
-            state = self._states.get(child.url)
+            state = self._states.get(child.address or child.url)
             modified = _latest(child.lastmod)
             if state and modified and state.checked_at and modified < parse(state.checked_at):
                 continue
             children += 1
-            _, children = await self._sitemap(child.url, depth + 1, children)
+            _, children = await self._sitemap(child.address or child.url, depth + 1, children)
         return True, children
 
     async def _listing(self, url: str) -> bool:

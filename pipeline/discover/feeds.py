@@ -33,7 +33,7 @@ from pipeline.decode import xml_encodings, xml_label
 from pipeline.discover.nesting import MAX_NESTING, nesting_exceeds
 from pipeline.errors import DiscoveryError, UnsafeXMLError
 from pipeline.times import iso
-from pipeline.urls import canonicalize, same_site
+from pipeline.urls import canonicalize, same_site, wire_form
 
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
@@ -75,12 +75,20 @@ class Entry:
     url: str  # canonical form
     published: str | None = None
     title: str | None = None
+    address: str | None = None  # as found, to request (urls.wire_form); None: `url`
 
 
 @dataclass(frozen=True, slots=True)
 class ChildSitemap:
     url: str
     lastmod: str | None = None
+    address: str | None = None  # as found, to request; None: `url`
+
+
+def _as_found(link: str, base: str | None, canonical: str) -> str | None:
+    """The address to request for `link`, when it is not its canonical form."""
+    address = wire_form(link, base)
+    return None if address == canonical else address
 
 
 DocKind = Literal["feed", "json", "sitemap", "sitemapindex", "text", "html"]
@@ -242,7 +250,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
             continue
         seen.add(canonical)
         published = iso_date(item.get("published_parsed") or item.get("updated_parsed"))
-        entries.append(Entry(canonical, published, (item.get("title") or "").strip() or None))
+        title = (item.get("title") or "").strip() or None
+        entries.append(Entry(canonical, published, title, _as_found(str(link), url, canonical)))
     if not entries and parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         raise DiscoveryError(url, f"not a usable feed ({problem or 'unparsable'})")
@@ -284,6 +293,7 @@ def parse_json_feed(body: bytes, url: str) -> list[Entry]:
                 canonical,
                 iso_date(stamp) if isinstance(stamp, str) else None,
                 title.strip() or None if isinstance(title, str) else None,
+                _as_found(link or "", url, canonical),
             )
         )
     return entries
@@ -307,7 +317,7 @@ def _text_sitemap(body: bytes) -> Iterator[Entry]:
         if line.lower().startswith(("http://", "https://")) and not any(c.isspace() for c in line):
             canonical = canonicalize(line)
             if canonical:
-                yield Entry(canonical)
+                yield Entry(canonical, address=_as_found(line, None, canonical))
 
 
 def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
@@ -347,11 +357,14 @@ def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
                 title = text
             elif name in ("url", "sitemap"):
                 canonical = canonicalize(loc, base=url) if loc else None
-                if canonical is not None:
+                if loc and canonical is not None:
+                    address = _as_found(loc, url, canonical)
                     if name == "sitemap":
-                        yield ChildSitemap(canonical, iso_date(lastmod))
+                        yield ChildSitemap(canonical, iso_date(lastmod), address)
                     else:
-                        yield Entry(canonical, iso_date(news_date or lastmod), title or None)
+                        yield Entry(
+                            canonical, iso_date(news_date or lastmod), title or None, address
+                        )
                 element.clear()
             elif name in ("urlset", "sitemapindex"):
                 element.clear()
@@ -442,11 +455,13 @@ def article_links(html: str, page_url: str) -> list[Entry]:
     seen: set[str] = set()
     out: list[Entry] = []
     for node in tree.css("a[href]"):
-        href = canonicalize(node.attributes.get("href") or "", base=page_url)
+        raw = node.attributes.get("href") or ""
+        href = canonicalize(raw, base=page_url)
         if href is None or href in seen or not same_site(href, page_url):
             continue
         seen.add(href)
         if looks_like_article(href):
             title = node.text(strip=True) or None
-            out.append(Entry(href, None, title[:300] if title else None))
+            address = _as_found(raw, page_url, href)
+            out.append(Entry(href, None, title[:300] if title else None, address))
     return out

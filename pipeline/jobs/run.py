@@ -343,14 +343,14 @@ class Runner:
         self, source: Source, cand: Candidate, refresh: bool
     ) -> PageResult:
         self.fetcher.ensure_rules(
-            cand.url, HostRules(source.delay, source.host_concurrency, source.respect_robots)
+            cand.address, HostRules(source.delay, source.host_concurrency, source.respect_robots)
         )
         etag = last_modified = None
         if refresh:
             etag, last_modified = self.archive.article_conditional(cand.url)
         try:
-            fetched = await self._fetchers[source.name].fetch(
-                cand.url, etag=etag, last_modified=last_modified
+            fetched = await self._fetchers[source.name].fetch(  # as the site wrote it
+                cand.address, etag=etag, last_modified=last_modified
             )
         except FetchError as exc:
             log.info("%s: %s", source.name, exc)

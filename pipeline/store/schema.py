@@ -311,6 +311,12 @@ def _v6_run_indexes(db: sqlite_utils.Database) -> None:
     _add_columns(db, "boilerplate", {"up_to_id": int})
 
 
+def _v7_fetch_urls(db: sqlite_utils.Database) -> None:
+    """A discovered URL's address as the site wrote it, when it is not its canonical
+    form: what is requested and matched against robots.txt (issue 13)."""
+    _add_columns(db, "urls", {"fetch_url": str})
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -318,6 +324,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_read_indexes,
     _v5_minhash,
     _v6_run_indexes,
+    _v7_fetch_urls,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
