@@ -324,3 +324,24 @@ def test_a_home_page_without_a_content_type_is_sniffed(site: NewsSite, tmp_path:
     stats = run_discovery(site, {"name": "gazette", "url": site.base + "/"}, db)
     assert stats.errors == []
     assert len(frontier(db)) == 2
+
+
+def test_a_feed_that_is_an_error_text_is_an_error_not_an_empty_sitemap(
+    site: NewsSite, tmp_path: Path
+) -> None:
+    """Anything that is not markup may be a text sitemap, but one with no URL in it is
+    what it looks like: an error page, reported as such."""
+    site.routes["/feed.xml"] = serve(b"Service temporarily unavailable\n", "text/plain")
+    site.routes["/sitemap.txt"] = serve(b"", "text/plain")
+    db = tmp_path / "news.db"
+    entry = {
+        "name": "gazette",
+        "url": site.base + "/",
+        "feeds": [site.base + "/feed.xml"],
+        "sitemaps": [site.base + "/sitemap.txt"],
+    }
+    stats = run_discovery(site, entry, db)
+    assert [str(e) for e in stats.errors] == [
+        f"{site.base}/feed.xml: not a sitemap (no http(s) URL on any of its 1 lines)",
+        f"{site.base}/sitemap.txt: not a sitemap (no content)",
+    ]

@@ -311,14 +311,21 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1].lower()
 
 
-def _text_sitemap(body: bytes) -> Iterator[Entry]:
-    """A plain-text sitemap: every line that is an http(s) URL, the rest skipped."""
-    for raw in body.decode("utf-8", "replace").splitlines():
+def _text_sitemap(body: bytes, url: str) -> Iterator[Entry]:
+    """A plain-text sitemap: every line that is an http(s) URL, the rest skipped. One
+    with no such line (an error page, an empty body) is a DiscoveryError."""
+    lines = body.decode("utf-8", "replace").splitlines()
+    found = False
+    for raw in lines:
         line = raw.strip().lstrip("\ufeff")
         if line.lower().startswith(("http://", "https://")) and not any(c.isspace() for c in line):
             canonical = canonicalize(line)
             if canonical:
+                found = True
                 yield Entry(canonical, address=_as_found(line, None, canonical))
+    if not found:
+        what = f"no http(s) URL on any of its {len(lines)} lines" if lines else "no content"
+        raise DiscoveryError(url, f"not a sitemap ({what})")
 
 
 def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
@@ -328,7 +335,7 @@ def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
     extensions have their own. XML damaged part way (cut off, a bad character) yields
     what came before the damage, then raises DiscoveryError."""
     if sniff(body) == "text":
-        yield from _text_sitemap(body)
+        yield from _text_sitemap(body, url)
         return
     codec = _xml_codecs(body)[0]
     _refuse_entities_in(body, codec, url)
