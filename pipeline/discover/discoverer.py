@@ -4,7 +4,12 @@ Order of sources of URLs: configured feeds (else feeds autodiscovered from the h
 page, re-checked daily); configured sitemaps (else robots.txt `Sitemap:` lines,
 else /sitemap.xml), sitemap indexes followed newest child first; configured listing
 pages, and the home page's links when nothing else yields. Feeds and sitemaps are
-fetched with conditional GET; one that fails is recorded and the rest go on.
+fetched with conditional GET; one that fails is recorded and the rest go on, and a 304
+to one whose content was unusable counts as that failure again. A sitemap damaged part
+way gives what came before the damage. Documents of a host that several sources share
+are fetched once per run (Fetcher.fetch_once). A URL keeps the address the site wrote
+(Entry.address), which is what is requested; its canonical form is its identity.
+See docs/discovery.md.
 """
 
 from __future__ import annotations
