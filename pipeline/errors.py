@@ -13,6 +13,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │   ├── TransientFetchError     worth retrying later
     │   │   ├── FetchTimeout
     │   │   ├── ConnectError        refused, reset, DNS failure
+    │   │   │   └── HostNotFound    the host's name does not resolve (.host)
     │   │   └── ServerError         5xx, or 429 (.status, .retry_after)
     │   └── PermanentFetchError     never retried
     │       ├── HTTPStatusError     404, 410 and other 4xx (.status)
@@ -27,6 +28,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     ├── ExtractionError             one page could not be extracted       (.url)
     │   ├── ExtractionTimeout       over the per-page time limit
     │   └── WorkerCrashed           the worker died (memory limit, segfault)
+    │       └── WorkerKilled        killed from outside (SIGKILL); not permanent
     ├── WorkerStartError            the extraction worker processes cannot be started
     ├── CaptureError                a WARC file cannot be written or read
     │   └── ShardError              a Parquet shard cannot be written or read
@@ -121,6 +123,20 @@ class ConnectError(TransientFetchError):
     pass
 
 
+class HostNotFound(ConnectError):
+    """The host's name does not resolve; a run asks DNS once per host, and every
+    later fetch from that host in the run fails with this at once."""
+
+    def __init__(self, url: str, host: str, detail: str = "") -> None:
+        self.host = host
+        self.detail = detail
+        super().__init__(url, f"cannot resolve {host}" + (f" ({detail})" if detail else ""))
+
+    def at(self, url: str) -> HostNotFound:
+        """The same failure, for another URL of the host."""
+        return HostNotFound(url, self.host, self.detail)
+
+
 class ServerError(TransientFetchError):
     """A 5xx or 429 answer."""
 
@@ -189,6 +205,8 @@ class UnsafeXMLError(DiscoveryError):
 class ExtractionError(NewsarchiveError):
     """One page could not be extracted."""
 
+    permanent = True  # the page itself is at fault: trying it again gives the same
+
     def __init__(self, url: str, message: str) -> None:
         self.url = url
         self.reason = message
@@ -206,6 +224,13 @@ class WorkerCrashed(ExtractionError):
 class WorkerStartError(NewsarchiveError):
     """The extraction worker processes cannot be started (no fork, no file descriptors):
     no page of the run can be extracted. The message names the cause."""
+
+
+class WorkerKilled(WorkerCrashed):
+    """The worker was killed from outside while extracting (SIGKILL: the kernel's OOM
+    killer, an operator): not the page's fault, so it is tried again later."""
+
+    permanent = False
 
 
 class CaptureError(NewsarchiveError):

@@ -25,6 +25,13 @@ class Candidate:
     found_on: str = ""  # the feed, sitemap or listing page it came from
     published: str | None = None  # a hint from the feed or sitemap, ISO 8601
     title: str | None = None  # a hint from the feed
+    fetch_url: str | None = None  # the address as found, to request; None: `url` itself
+
+    @property
+    def address(self) -> str:
+        """What to request: the URL as the site wrote it (robots.txt rules are matched
+        against it), not its canonical form."""
+        return self.fetch_url or self.url
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    unquote_plus,
+    urlencode,
+    urljoin,
+    urlsplit,
+    urlunsplit,
+)
 
 from courlan import extract_domain
 from courlan.clean import TRACKERS_RE
@@ -115,6 +123,34 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     path = _normalise_escapes(_resolve_dots(parts.path or "/"))
     query = clean_query(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def wire_form(url: str, base: str | None = None) -> str | None:
+    """`url` as it is to be requested: made absolute against `base`, its fragment,
+    surrounding blanks and tracking parameters dropped, and nothing else changed — the
+    rest of its query keeps its order and its spelling. robots.txt rules are matched
+    against this, and this is what is requested. None when it is no http(s) address.
+    (`canonicalize` is for identity: it re-encodes and reorders the query.)"""
+    try:
+        raw = url.strip()
+        if base is not None:
+            raw = urljoin(base, raw)
+        raw = raw.partition("#")[0]
+        raw.encode("utf-8")
+        parts = urlsplit(raw)
+        if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+            return None
+    except (ValueError, TypeError, UnicodeError):
+        return None
+    if parts.query:
+        kept = [
+            pair
+            for pair in parts.query.split("&")
+            if not TRACKERS_RE.search(unquote_plus(pair.partition("=")[0]).lower())
+        ]
+        if len(kept) != len(parts.query.split("&")):
+            raw = urlunsplit(parts._replace(query="&".join(kept)))
+    return raw
 
 
 def host_of(url: str) -> str:

@@ -30,6 +30,8 @@ class FakeFetcher:
         headers = (("Content-Type", "text/html; charset=utf-8"),)
         return Fetched(url, url, 200, headers, body, body, "utf-8", "2026-01-10T12:00:00Z")
 
+    fetch_once = fetch
+
     async def robots(self, url: str) -> None:
         return None
 

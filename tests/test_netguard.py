@@ -13,7 +13,12 @@ from pipeline.config.loader import FetchSettings
 from pipeline.demo.site import NewsSite, Response
 from pipeline.errors import BlockedURLError, RedirectError
 from pipeline.fetch.fetcher import Fetcher, HostRules
-from pipeline.fetch.netguard import AddressPolicy, forbidden_reason, make_client
+from pipeline.fetch.netguard import (
+    AddressPolicy,
+    environment_proxies,
+    forbidden_reason,
+    make_client,
+)
 from pipeline.models import Fetched
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -122,3 +127,23 @@ def test_an_environment_proxy_is_trusted(site: NewsSite, monkeypatch: pytest.Mon
     result = get("http://news.invalid/about/", AddressPolicy())
     assert isinstance(result, Fetched) and result.status == 200
     assert site.requests[-1].path == "http://news.invalid/about/"  # absolute-form: proxied
+
+
+def test_environment_proxies_are_read_as_curl_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        for variant in (name, name.lower()):
+            monkeypatch.delenv(variant, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "proxy.corp:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3129")
+    monkeypatch.setenv("NO_PROXY", "localhost, .intranet.example,news.example,10.1.2.3,::1")
+    assert environment_proxies() == {
+        "http://": "http://proxy.corp:3128",
+        "https://": "http://proxy.corp:3129",
+        "all://localhost": None,
+        "all://*.intranet.example": None,
+        "all://*news.example": None,
+        "all://10.1.2.3": None,
+        "all://[::1]": None,
+    }
+    monkeypatch.setenv("NO_PROXY", "example.com,*")
+    assert environment_proxies() == {}

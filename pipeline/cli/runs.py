@@ -141,6 +141,7 @@ def execute(
     workers: int | None = None,
     quiet: bool = False,
     as_json: bool = False,
+    retry_failed: bool = False,
 ) -> RunReport:
     """Lock the archive, run, report; shared by `run` and `demo`."""
     import asyncio
@@ -180,6 +181,7 @@ def execute(
                 workers=workers,
                 on_event=on_event,
                 on_runner=lambda r: holder.update(r=r),
+                retry_failed=retry_failed,
             )
             if live_view:
                 clock = time.monotonic()
@@ -222,6 +224,11 @@ def execute(
     lazy_help=_refresh_help,
 )
 @workers_option
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Give the failed URLs of the sources run another chance (after a fix).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @verbose_option
@@ -232,6 +239,7 @@ def run(
     sources: tuple[str, ...],
     refresh_after: float | None,
     workers: int | None,
+    retry_failed: bool,
     quiet: bool,
     as_json: bool,
     verbose: int,
@@ -259,6 +267,7 @@ def run(
         workers=workers,
         quiet=quiet,
         as_json=as_json,
+        retry_failed=retry_failed,
     )
     sys.exit(report.exit_code)
 

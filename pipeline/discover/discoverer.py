@@ -4,7 +4,12 @@ Order of sources of URLs: configured feeds (else feeds autodiscovered from the h
 page, re-checked daily); configured sitemaps (else robots.txt `Sitemap:` lines,
 else /sitemap.xml), sitemap indexes followed newest child first; configured listing
 pages, and the home page's links when nothing else yields. Feeds and sitemaps are
-fetched with conditional GET; one that fails is recorded and the rest go on.
+fetched with conditional GET; one that fails is recorded and the rest go on, and a 304
+to one whose content was unusable counts as that failure again. A sitemap damaged part
+way gives what came before the damage. Documents of a host that several sources share
+are fetched once per run (Fetcher.fetch_once). A URL keeps the address the site wrote
+(Entry.address), which is what is requested; its canonical form is its identity.
+See docs/discovery.md.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pipeline.config.loader import Source
@@ -24,10 +29,17 @@ from pipeline.discover.feeds import (
     feed_links,
     iter_sitemap,
     parse_feed,
+    parse_json_feed,
     robots_sitemaps,
     sniff,
 )
-from pipeline.errors import DiscoveryError, FetchError, HTTPStatusError
+from pipeline.errors import (
+    DiscoveryError,
+    FetchError,
+    HostNotFound,
+    HTTPStatusError,
+    UnsafeXMLError,
+)
 from pipeline.fetch.fetcher import Fetcher
 from pipeline.models import Candidate, FeedState, Fetched
 from pipeline.times import iso as _iso
@@ -130,6 +142,7 @@ class Discoverer:
                     found_on,
                     _not_future(entry.published, self.now),
                     entry.title,
+                    entry.address,
                 )
             )
             if len(self._batch) >= BATCH:
@@ -154,9 +167,9 @@ class Discoverer:
     async def _home_page(self) -> Fetched | None:
         if self._home is None:
             try:
-                self._home = await self.fetcher.fetch(self.source.url)
+                self._home = await self.fetcher.fetch_once(self.source.url, kind="page")
             except FetchError as exc:
-                self.stats.errors.append(exc)
+                self._error(exc)
                 return None
             self.stats.documents += 1
         return self._home
@@ -206,7 +219,7 @@ class Discoverer:
         try:
             robots = await self.fetcher.robots(self.source.url)
         except FetchError as exc:
-            self.stats.errors.append(exc)
+            self._error(exc)
             return []
         listed = robots_sitemaps(list(robots.sitemaps), self.source.url) if robots else []
         if not listed:
@@ -226,7 +239,7 @@ class Discoverer:
         )
         full = _older_than(state.full_at, self.now, self.revalidate)
         try:
-            fetched = await self.fetcher.fetch(
+            fetched = await self.fetcher.fetch_once(
                 url,
                 kind="feed",
                 etag=None if full else state.etag,
@@ -241,6 +254,10 @@ class Discoverer:
         stamp = _iso(self.now)
         if fetched.not_modified:
             log.debug("%s: %s unchanged since the last run (304)", self.source.name, url)
+            verdict = _content_verdict(state)
+            if verdict is not None:  # a 304 confirms the content, and so its verdict
+                self._failed(state, DiscoveryError(url, verdict))
+                return None
             self.stats.not_modified += 1
             self._save(
                 replace(state, checked_at=stamp, status="not_modified", error=None, failures=0)
@@ -258,14 +275,28 @@ class Discoverer:
     def _configured(self) -> set[str]:
         return {*self.source.feeds, *self.source.sitemaps, *self.source.listings}
 
-    def _failed(self, state: FeedState, exc: DiscoveryError | FetchError) -> None:
+    def _error(self, exc: DiscoveryError | FetchError) -> None:
+        """Report `exc`, unless it is a host that does not resolve, already reported."""
+        if isinstance(exc, HostNotFound) and any(
+            isinstance(e, HostNotFound) and e.host == exc.host for e in self.stats.errors
+        ):
+            return
         self.stats.errors.append(exc)
+
+    def _failed(self, state: FeedState, exc: DiscoveryError | FetchError) -> None:
+        self._error(exc)
+        if isinstance(exc, FetchError) and _content_verdict(state) is not None:
+            # The validators are those of content found unusable: ask for it in full
+            # next time, so that its verdict is not forgotten behind a 304.
+            state = replace(state, etag=None, last_modified=None)
         self._save(
             replace(
                 state,
                 checked_at=_iso(self.now),
                 status="error",
-                error=f"{exc.kind if isinstance(exc, FetchError) else 'invalid'}: {exc.reason}",
+                error=f"{exc.kind}: {exc.reason}"
+                if isinstance(exc, FetchError)
+                else _INVALID + exc.reason,
                 failures=state.failures + 1,
             )
         )
@@ -277,11 +308,15 @@ class Discoverer:
         fetched = await self._get(url, "feed")
         if fetched is None:
             return self._states[url].status == "not_modified" if url in self._states else False
+        kind = sniff(fetched.body)
         try:
-            if sniff(fetched.body) in ("sitemap", "sitemapindex"):
+            if kind in ("sitemap", "sitemapindex") or (kind == "text" and fetched.body.strip()):
                 ok, _ = await self._parse_sitemap(fetched, 0, 0)
                 return ok
-            entries = parse_feed(fetched.body, fetched.url, fetched.header("content-type"))
+            if kind == "json":
+                entries = parse_json_feed(fetched.body, fetched.url)
+            else:
+                entries = parse_feed(fetched.body, fetched.url, fetched.header("content-type"))
         except DiscoveryError as exc:
             self._failed(self._states[url], exc)
             return False
@@ -307,32 +342,50 @@ class Discoverer:
     async def _parse_sitemap(self, fetched: Fetched, depth: int, children: int) -> tuple[bool, int]:
         url = fetched.requested_url
         body = fetched.body
+        entries: list[Entry] = []
+        nested: list[ChildSitemap] = []
+        count = 0
+        damage: DiscoveryError | None = None
         try:
             if body[:2] == b"\x1f\x8b":  # a .xml.gz served without Content-Encoding
                 try:
                     body = gunzip_bounded(body, self.fetcher.max_bytes)
                 except TooLarge:
                     raise DiscoveryError(url, "larger than max_bytes once decompressed") from None
-            if sniff(body) == "feed":
-                count = self._accept(parse_feed(body, fetched.url), url)
-                self._succeeded(url, count)
+            kind = sniff(body)
+            if kind in ("feed", "json"):
+                found = (
+                    parse_json_feed(body, fetched.url)
+                    if kind == "json"
+                    else parse_feed(body, fetched.url)
+                )
+                self._succeeded(url, self._accept(found, url))
                 return True, children
-            entries: list[Entry] = []
-            nested: list[ChildSitemap] = []
-            count = 0
-            for item in iter_sitemap(body, fetched.url):
-                if isinstance(item, ChildSitemap):
-                    nested.append(item)
-                    continue
-                entries.append(item)
-                if len(entries) >= BATCH:
-                    count += self._accept(entries, url)
-                    entries = []
+            try:
+                for item in iter_sitemap(body, fetched.url):
+                    if isinstance(item, ChildSitemap):
+                        nested.append(item)
+                        continue
+                    entries.append(item)
+                    if len(entries) >= BATCH:
+                        count += self._accept(entries, url)
+                        entries = []
+            except UnsafeXMLError:
+                raise
+            except DiscoveryError as exc:
+                if not (count or entries or nested):
+                    raise
+                # Damaged part way (cut off, a bad byte): what came before it is kept.
+                kept = count + len(entries) + len(nested)
+                damage = DiscoveryError(url, f"damaged: {exc.reason}; kept the {kept} before it")
             count += self._accept(entries, url)
         except DiscoveryError as exc:
             self._failed(self._states[url], exc)
             return False, children
-        self._succeeded(url, count + len(nested))
+        if damage is not None:
+            self._failed(replace(self._states[url], entries=count + len(nested)), damage)
+        else:
+            self._succeeded(url, count + len(nested))
         if nested and depth + 1 >= MAX_SITEMAP_DEPTH:
             self._failed(
                 self._states[url],
@@ -342,15 +395,16 @@ class Discoverer:
             )
             return count > 0, children
         # Newest children first; skip those unchanged since we last read them.
-        nested.sort(key=lambda c: c.lastmod or "", reverse=True)
+        nested.sort(key=lambda c: _latest(c.lastmod) or _EPOCH, reverse=True)
         for child in nested:
             if children >= MAX_CHILD_SITEMAPS:
                 break
-            state = self._states.get(child.url)
-            if state and child.lastmod and state.checked_at and child.lastmod < state.checked_at:
+            state = self._states.get(child.address or child.url)
+            modified = _latest(child.lastmod)
+            if state and modified and state.checked_at and modified < parse(state.checked_at):
                 continue
             children += 1
-            _, children = await self._sitemap(child.url, depth + 1, children)
+            _, children = await self._sitemap(child.address or child.url, depth + 1, children)
         return True, children
 
     async def _listing(self, url: str) -> bool:
@@ -358,19 +412,51 @@ class Discoverer:
             page = await self._home_page()
         else:
             try:
-                page = await self.fetcher.fetch(url)
+                page = await self.fetcher.fetch_once(url, kind="page")
                 self.stats.documents += 1
             except FetchError as exc:
-                self.stats.errors.append(exc)
+                self._error(exc)
                 return False
         if page is None:
             return False
         try:
             links = article_links(page.text(), page.url)
         except DiscoveryError as exc:  # a page too deeply nested to parse
-            self.stats.errors.append(exc)
+            self._error(exc)
             return False
         return self._accept(links, url) > 0
+
+
+_INVALID = "invalid: "  # how a document's unusable content is recorded (FeedState.error)
+
+
+def _content_verdict(state: FeedState) -> str | None:
+    """Why the document's last content was unusable, None when it was not judged so."""
+    if state.status == "error" and state.error and state.error.startswith(_INVALID):
+        return state.error.removeprefix(_INVALID)
+    return None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The end of a calendar day, wherever on Earth it is that day: midnight at UTC-12.
+_DAY_END = timedelta(days=1, hours=12)
+
+
+def _latest(lastmod: str | None) -> datetime | None:
+    """The latest instant a sitemap `lastmod` may stand for. A date alone means "that
+    day, time unknown" — up to the day's end in its last time zone — and a time without
+    a zone may be up to 12 hours behind UTC; None for no or an unusable lastmod."""
+    if not lastmod:
+        return None
+    try:
+        moment = datetime.fromisoformat(lastmod.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if len(lastmod) <= 10:  # a date alone
+        return moment.replace(tzinfo=UTC) + _DAY_END
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC) + timedelta(hours=12)
+    return moment
 
 
 def _not_future(published: str | None, now: datetime) -> str | None:

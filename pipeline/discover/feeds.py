@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -29,10 +30,11 @@ from defusedxml.ElementTree import iterparse
 from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.decode import xml_encodings, xml_label
+from pipeline.discover.nesting import MAX_NESTING, nesting_exceeds
 from pipeline.errors import DiscoveryError, UnsafeXMLError
 from pipeline.sniff import is_html
 from pipeline.times import iso
-from pipeline.urls import canonicalize, same_site
+from pipeline.urls import canonicalize, same_site, wire_form
 
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
@@ -62,44 +64,6 @@ _FEED_TYPES = (
     "text/xml",
     "application/xml",
 )
-MAX_NESTING = 512  # elements deep, as Chromium's HTML parser builds a tree at most
-# Elements that never nest: void ones, and those a start tag of their kind closes
-# (directly or through the elements it closes with it).
-_FLAT = (
-    "area|base|basefont|bgsound|br|col|embed|frame|hr|image|img|input|keygen|link|meta|"
-    "param|source|track|wbr|p|li|dt|dd|option|optgroup|rb|rp|rt|rtc|tr|td|th|thead|tbody|"
-    "tfoot|colgroup|caption|a|nobr|button|form|select"
-)
-# In lower-cased HTML, one match per comment, raw-text element (which ends at its end
-# tag, or eats the rest of the page, as in a browser) or tag of an element that nests:
-# (raw-text name, "/", tag name, attributes).
-_MARKUP = re.compile(
-    r"<!--(?:.*?-->|.*)"
-    r"|<(script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext)\b"
-    r"[^>]*+>(?:.*?</\1|.*)"
-    rf"|<(?!/?(?:{_FLAT})[\s/>])"
-    r"(/?)([a-z][^\s/>]*)([^>]*+)>?",
-    re.DOTALL,
-)
-_FOREIGN = ("svg", "math")
-# HTML elements that end SVG/MathML content (where "/>" closes a tag, as in XML).
-_BREAKOUT_TAGS = (
-    "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr "
-    "i img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup "
-    "table tt u ul var font"
-)
-_BREAKOUT = frozenset(_BREAKOUT_TAGS.split())
-# Of the elements that nest, the "special" ones, past which an end tag of another name
-# closes nothing, and among them the scope boundaries, past which even theirs do not.
-_SPECIAL_TAGS = (
-    "address article aside blockquote body center details dialog dir div dl fieldset "
-    "figcaption figure footer frameset h1 h2 h3 h4 h5 h6 head header hgroup listing main "
-    "menu nav noscript ol pre search section summary ul"
-)
-_BOUNDARY_TAGS = "applet html marquee object table template foreignobject desc mi mo mn ms mtext"
-_BOUNDARY = frozenset(_BOUNDARY_TAGS.split())
-_SPECIAL = frozenset(_SPECIAL_TAGS.split()) | _BOUNDARY
-_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _YEAR = re.compile(r"/(19|20)\d\d[/-]")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){3,}")
 _ARTICLE_ID = re.compile(r"\d{5,}")
@@ -112,15 +76,31 @@ class Entry:
     url: str  # canonical form
     published: str | None = None
     title: str | None = None
+    address: str | None = None  # as found, to request (urls.wire_form); None: `url`
 
 
 @dataclass(frozen=True, slots=True)
 class ChildSitemap:
     url: str
     lastmod: str | None = None
+    address: str | None = None  # as found, to request; None: `url`
 
 
-DocKind = Literal["feed", "sitemap", "sitemapindex", "text", "html"]
+def _as_found(link: str, base: str | None, canonical: str) -> str | None:
+    """The address to request for `link`, when it is not its canonical form."""
+    address = wire_form(link, base)
+    return None if address == canonical else address
+
+
+DocKind = Literal["feed", "json", "sitemap", "sitemapindex", "text", "html"]
+# UTF-32, which XML allows (and feedparser reads) but the web's encodings leave out: by
+# its BOM, or by the first character '<' in four bytes (XML 1.0 appendix F).
+_UTF32 = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+)
 
 
 def refuse_entities(text: str, url: str) -> int:
@@ -151,9 +131,17 @@ def _refuse_entities_in(body: bytes, codec: str, url: str) -> None:
         size *= 4
 
 
+def _xml_codecs(body: bytes, content_type: str | None = None) -> list[str]:
+    """decode.xml_encodings, and UTF-32 first (its BOM starts like UTF-16's)."""
+    for start, codec in _UTF32:
+        if body.startswith(start):
+            return [codec]
+    return xml_encodings(body, content_type)
+
+
 def _xml_text(body: bytes, content_type: str | None) -> str:
     """A whole XML document as text, in the first of its candidate codecs that reads it."""
-    candidates = xml_encodings(body, content_type)
+    candidates = _xml_codecs(body, content_type)
     for codec in candidates:
         try:
             return body.decode(codec)
@@ -187,15 +175,23 @@ def _for_feedparser(text: str) -> bytes:
 
 
 def sniff(body: bytes) -> DocKind:
-    """What kind of discovery document this is, from its first bytes."""
-    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    """What kind of discovery document this is, from its first bytes: a plain-text
+    sitemap is anything that does not start with markup or JSON."""
+    codec = _xml_codecs(body[:8])[0]
+    if codec.startswith(("utf-16", "utf-32")):
+        head = body[:8192].decode(codec, "replace").encode("utf-8", "replace")
+    else:
+        head = body[:2048]
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n\f").lower()
+    if head.startswith(b"{"):
+        return "json"
     if b"<sitemapindex" in head:
         return "sitemapindex"
     if b"<urlset" in head:
         return "sitemap"
     if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head or b"<channel" in head:
         return "feed"
-    if head.startswith((b"http://", b"https://")):
+    if head.startswith((b"http://", b"https://")) or not head.startswith(b"<"):
         return "text"
     if is_html(body):
         return "html"
@@ -229,6 +225,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
     A malformed feed that still yields entries is used; one that yields none is a
     DiscoveryError naming what feedparser found wrong. The feed is decoded here (web
     encodings only) and refused if it declares entities; feedparser gets it as UTF-8."""
+    if not body.strip():
+        raise DiscoveryError(url, "empty feed (no content)")
     text = _xml_text(body, content_type)
     refuse_entities(text, url)
     headers = {"content-location": url}
@@ -253,12 +251,52 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
             continue
         seen.add(canonical)
         published = iso_date(item.get("published_parsed") or item.get("updated_parsed"))
-        entries.append(Entry(canonical, published, (item.get("title") or "").strip() or None))
+        title = (item.get("title") or "").strip() or None
+        entries.append(Entry(canonical, published, title, _as_found(str(link), url, canonical)))
     if not entries and parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         raise DiscoveryError(url, f"not a usable feed ({problem or 'unparsable'})")
     if not entries and not parsed.get("version"):
         raise DiscoveryError(url, "not a feed (no RSS or Atom content)")
+    return entries
+
+
+def parse_json_feed(body: bytes, url: str) -> list[Entry]:
+    """Entries of a JSON Feed (version 1 or 1.1, jsonfeed.org), in feed order: each
+    item's `url`, else its `id` when that is an address. Plain JSON, read with `json`."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError too
+        raise DiscoveryError(url, f"not a usable JSON Feed ({type(exc).__name__})") from None
+    version = data.get("version") if isinstance(data, dict) else None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
+        raise DiscoveryError(url, "not a JSON Feed (no jsonfeed.org version)")
+    if not isinstance(items, list):
+        raise DiscoveryError(url, "not a usable JSON Feed (no list of items)")
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = next(
+            (v for v in (item.get("url"), item.get("id")) if isinstance(v, str) and v.strip()),
+            None,
+        )
+        canonical = canonicalize(link, base=url) if link else None
+        if canonical is None or canonical in seen:
+            continue
+        seen.add(canonical)
+        title = item.get("title")
+        stamp = item.get("date_published") or item.get("date_modified")
+        entries.append(
+            Entry(
+                canonical,
+                iso_date(stamp) if isinstance(stamp, str) else None,
+                title.strip() or None if isinstance(title, str) else None,
+                _as_found(link or "", url, canonical),
+            )
+        )
     return entries
 
 
@@ -273,44 +311,68 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1].lower()
 
 
+def _text_sitemap(body: bytes, url: str) -> Iterator[Entry]:
+    """A plain-text sitemap: every line that is an http(s) URL, the rest skipped. One
+    with no such line (an error page, an empty body) is a DiscoveryError."""
+    lines = body.decode("utf-8", "replace").splitlines()
+    found = False
+    for raw in lines:
+        line = raw.strip().lstrip("\ufeff")
+        if line.lower().startswith(("http://", "https://")) and not any(c.isspace() for c in line):
+            canonical = canonicalize(line)
+            if canonical:
+                found = True
+                yield Entry(canonical, address=_as_found(line, None, canonical))
+    if not found:
+        what = f"no http(s) URL on any of its {len(lines)} lines" if lines else "no content"
+        raise DiscoveryError(url, f"not a sitemap ({what})")
+
+
 def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
     """Stream a sitemap or sitemap index (Google News and plain-text sitemaps too):
-    yields Entry for pages and ChildSitemap for nested sitemaps."""
+    yields Entry for pages and ChildSitemap for nested sitemaps. Only the <loc> and
+    <lastmod> that are children of <url> (or <sitemap>) count: image, video and news
+    extensions have their own. XML damaged part way (cut off, a bad character) yields
+    what came before the damage, then raises DiscoveryError."""
     if sniff(body) == "text":
-        for line in body.decode("utf-8", "replace").splitlines():
-            canonical = canonicalize(line.strip())
-            if canonical:
-                yield Entry(canonical)
+        yield from _text_sitemap(body, url)
         return
-    codec = xml_encodings(body)[0]
+    codec = _xml_codecs(body)[0]
     _refuse_entities_in(body, codec, url)
     label = xml_label(body)
     native = codec in ("utf-8", "utf-8-sig") and (label is None or label.lower() == b"utf-8")
     source = io.BytesIO(body) if native else _Utf8Reader(body, codec)
     loc = lastmod = news_date = title = None
+    open_tags: list[str] = []  # local names of the elements open
     try:
         for event, element in iterparse(source, events=("start", "end"), forbid_dtd=False):
             name = _local(element.tag)
             if event == "start":
+                open_tags.append(name)
                 if name in ("url", "sitemap"):
                     loc = lastmod = news_date = title = None
                 continue
+            open_tags.pop()
+            parent = open_tags[-1] if open_tags else ""
             text = (element.text or "").strip()
-            if name == "loc":
+            if name == "loc" and parent in ("url", "sitemap"):
                 loc = text
-            elif name == "lastmod":
+            elif name == "lastmod" and parent in ("url", "sitemap"):
                 lastmod = text
-            elif name == "publication_date":
+            elif name == "publication_date" and parent == "news":
                 news_date = text
-            elif name == "title":
+            elif name == "title" and parent in ("url", "news"):
                 title = text
             elif name in ("url", "sitemap"):
                 canonical = canonicalize(loc, base=url) if loc else None
-                if canonical is not None:
+                if loc and canonical is not None:
+                    address = _as_found(loc, url, canonical)
                     if name == "sitemap":
-                        yield ChildSitemap(canonical, iso_date(lastmod))
+                        yield ChildSitemap(canonical, iso_date(lastmod), address)
                     else:
-                        yield Entry(canonical, iso_date(news_date or lastmod), title or None)
+                        yield Entry(
+                            canonical, iso_date(news_date or lastmod), title or None, address
+                        )
                 element.clear()
             elif name in ("urlset", "sitemapindex"):
                 element.clear()
@@ -354,56 +416,6 @@ def robots_sitemaps(sitemaps: Iterator[str] | list[str], site_url: str) -> list[
         if canonical and same_site(canonical, site_url):
             out.append(line.strip())
     return out
-
-
-def nesting_exceeds(html: str, limit: int = MAX_NESTING) -> bool:
-    """Whether `html` may nest elements more than `limit` deep: one linear pass over its
-    tags with the stack of open elements a parser keeps, simplified — void elements and
-    those closed by a sibling are left out, an end tag closes down to its element unless
-    a special element (or, for a special one, a scope boundary) stands above it, and
-    "/>" closes a tag in SVG/MathML only."""
-    if html.count("<") <= limit:
-        return False
-    stack: list[str] = []
-    at: dict[str, list[int]] = {}  # name -> its places in the stack
-    special: list[int] = []  # places of special elements
-    boundary: list[int] = []  # places of scope boundaries
-    foreign = 0  # SVG/MathML elements open
-    for _, slash, name, rest in _MARKUP.findall(html.lower()):
-        if not name:
-            continue  # a comment or raw text
-        keep = len(stack)  # how many open elements stay open
-        if slash:
-            places = at.get(name)
-            blockers = boundary if name in _SPECIAL else special
-            if not places or (blockers and blockers[-1] > places[-1]):
-                continue  # an end tag that closes nothing
-            keep = places[-1]
-        elif name in _HEADINGS and stack and stack[-1] in _HEADINGS:
-            keep -= 1  # a heading closes the heading it would be in
-        while len(stack) > keep:
-            gone = stack.pop()
-            at[gone].pop()
-            for places_of in (special, boundary):
-                if places_of and places_of[-1] == len(stack):
-                    places_of.pop()
-            foreign -= foreign > 0 and gone in _FOREIGN
-        if slash:
-            continue
-        if foreign and name in _BREAKOUT:
-            foreign = 0
-        elif (foreign or name in _FOREIGN) and rest.endswith("/"):
-            continue
-        foreign += name in _FOREIGN
-        if name in _SPECIAL:
-            special.append(len(stack))
-            if name in _BOUNDARY:
-                boundary.append(len(stack))
-        at.setdefault(name, []).append(len(stack))
-        stack.append(name)
-        if len(stack) > limit:
-            return True
-    return False
 
 
 def _parse_html(html: str, page_url: str) -> LexborHTMLParser:
@@ -451,11 +463,13 @@ def article_links(html: str, page_url: str) -> list[Entry]:
     seen: set[str] = set()
     out: list[Entry] = []
     for node in tree.css("a[href]"):
-        href = canonicalize(node.attributes.get("href") or "", base=page_url)
+        raw = node.attributes.get("href") or ""
+        href = canonicalize(raw, base=page_url)
         if href is None or href in seen or not same_site(href, page_url):
             continue
         seen.add(href)
         if looks_like_article(href):
             title = node.text(strip=True) or None
-            out.append(Entry(href, None, title[:300] if title else None))
+            address = _as_found(raw, page_url, href)
+            out.append(Entry(href, None, title[:300] if title else None, address))
     return out

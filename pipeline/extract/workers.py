@@ -27,7 +27,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipeline.decode import to_text
-from pipeline.errors import ExtractionError, ExtractionTimeout, WorkerCrashed, WorkerStartError
+from pipeline.errors import (
+    ExtractionError,
+    ExtractionTimeout,
+    WorkerCrashed,
+    WorkerKilled,
+    WorkerStartError,
+)
 from pipeline.models import Article, ExtractOptions
 
 log = logging.getLogger(__name__)
@@ -221,8 +227,13 @@ class _Slot:
                 return ExtractionTimeout(job.url, f"extraction took over {self.pool.timeout:g} s")
             kind, value, cpu = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError, BrokenPipeError):
-            code = self.process.exitcode if self.process is not None else None
+            process = self.process
+            if process is not None:
+                process.join(5)  # its own exit code, before kill() could make it SIGKILL
+            code = process.exitcode if process is not None else None
             self.replace_worker()
+            if code == -signal.SIGKILL:  # not ours: we kill only on timeouts, above
+                return WorkerKilled(job.url, "extraction worker was killed from outside")
             return WorkerCrashed(job.url, f"extraction worker died (exit code {code})")
         self.pool.add_cpu(cpu)
         if kind == "crash":

@@ -28,6 +28,7 @@ from pipeline.errors import (
     ConnectError,
     FetchError,
     FetchTimeout,
+    HostNotFound,
     HTTPStatusError,
     InvalidURLError,
     NotHTMLError,
@@ -37,7 +38,8 @@ from pipeline.errors import (
     TooLargeError,
     TransientFetchError,
 )
-from pipeline.fetch.netguard import OPT_IN, Origin
+from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost, origin_key
+from pipeline.fetch.once import SharedDocuments
 from pipeline.models import Fetched
 from pipeline.sniff import computed_type, is_html, may_be_html
 from pipeline.times import Timing, iso, parse
@@ -72,6 +74,7 @@ class _Host:
     robots_loaded: bool = False
     robots: Protego | None = None
     robots_error: FetchError | None = None
+    unresolved: HostNotFound | None = None  # DNS had no address for it in this run
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class Fetcher:
         self._agent = robots_token(settings.user_agent)
         self._tally = _Tally()
         self._opt_in: frozenset[Origin] = frozenset()
+        self._shared = SharedDocuments()  # discovery documents of hosts sources share
 
     @property
     def requests(self) -> int:
@@ -148,7 +152,26 @@ class Fetcher:
         configuration opted in (netguard.opted_in) — only they may be private addresses."""
         view = copy.copy(self)  # shallow: the host table, semaphores and tally are shared
         view._opt_in = opt_in
+        self._shared.add_source({host for host, _port in opt_in})
         return view
+
+    async def fetch_once(
+        self,
+        url: str,
+        *,
+        kind: Kind = "feed",
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        """fetch() a discovery document (a home page, feed or sitemap) once per run on a
+        host that several sources share; see once.SharedDocuments."""
+        return await self._shared.get(
+            url,
+            kind,
+            (etag, last_modified),
+            _opted(url, self._opt_in),
+            lambda: self.fetch(url, kind=kind, etag=etag, last_modified=last_modified),
+        )
 
     # --- politeness ---------------------------------------------------------------
 
@@ -225,6 +248,8 @@ class Fetcher:
         except (HTTPStatusError, NotHTMLError, TooLargeError, RedirectError) as exc:
             self._remember_robots(origin, None, getattr(exc, "status", 0), now)
             return None, None  # no usable robots.txt: everything is allowed
+        except HostNotFound as exc:
+            return None, exc  # the host, not its robots.txt, is what is missing
         except TransientFetchError as exc:
             return None, TransientFetchError(url, f"robots.txt unavailable ({exc.reason})")
         self._remember_robots(origin, fetched.text(), fetched.status, now)
@@ -237,7 +262,10 @@ class Fetcher:
     async def _check_robots(self, url: str) -> None:
         if not self._host(url).rules.respect_robots:
             return
-        parser = await self.robots(url)
+        try:
+            parser = await self.robots(url)
+        except HostNotFound as exc:
+            raise exc.at(url) from None
         if parser is not None and not parser.can_fetch(url, self._agent):
             raise RobotsDisallowed(url)
 
@@ -268,6 +296,8 @@ class Fetcher:
             except TransientFetchError as exc:
                 wait = self._backoff(attempt, exc)
                 if attempt >= self._settings.retries or wait is None:
+                    if isinstance(exc, HostNotFound):
+                        self._host(exc.url).unresolved = exc  # asked once per run
                     raise
                 log.debug("GET %s: %s; retry %d in %.1f s", url, exc, attempt + 1, wait)
                 attempt += 1
@@ -293,6 +323,9 @@ class Fetcher:
             if not is_http_url(current):
                 raise BlockedURLError(current, "only http and https URLs are fetched")
             _check_address(current)
+            unresolved = self._host(current).unresolved
+            if unresolved is not None:
+                raise unresolved.at(current)
             if kind != "robots":
                 await self._check_robots(current)
             result = await self._request(current, kind, headers, gzip_file)
@@ -348,6 +381,9 @@ class Fetcher:
                 except httpx.TimeoutException as exc:
                     raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from None
                 except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                    cause = exc.__cause__
+                    if isinstance(cause, UnresolvableHost):
+                        raise HostNotFound(url, cause.host, cause.detail) from None
                     raise ConnectError(url, f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                     raise BlockedURLError(url, str(exc)) from None
@@ -458,3 +494,11 @@ def _check_address(url: str) -> None:
     host = parsed.raw_host.decode("ascii")
     if ":" not in host and (len(host) > 253 or any(len(x) > 63 for x in host.split("."))):
         raise InvalidURLError(url, f"{host} is too long for a DNS name")
+
+
+def _opted(url: str, opt_in: frozenset[Origin]) -> bool:
+    """Whether `url`'s origin is one the fetching source opted in (netguard.opted_in)."""
+    try:
+        return origin_key(httpx.URL(url)) in opt_in
+    except (httpx.InvalidURL, UnicodeError):
+        return False

@@ -12,9 +12,20 @@ extension); `GuardedTransport` sends a request to an origin its source opted in 
 a pool of its own, where any address is allowed, and every other request through the
 guarded pool — so a connection opened to one source's intranet host is never reused
 for another source's link there. `fetch.allow_private: true` opts everything in, and
-`AddressPolicy.opted_in_hosts` opts hosts in for every request (tools, tests). Proxies
-configured through the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as
-curl reads them) are the user's choice and are used as they are.
+`AddressPolicy.opted_in_hosts` opts hosts in for every request (tools, tests).
+
+Proxies configured through the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
+NO_PROXY, as curl reads them) are the user's choice, but no way around the policy:
+proxies in clouds and offices often reach exactly the addresses it refuses. Before a
+request goes to a proxy (`GuardedProxy`), a literal loopback, private, link-local, ...
+address is refused, and so is `localhost`; a name is resolved here, and refused when it
+resolves to such an address — a name only the proxy can resolve goes to the proxy. A
+source's own opt-ins go through the proxy unchecked. (The proxy resolves names again:
+it, not this module, decides where a name it alone resolves leads.)
+
+httpx is pinned (pyproject) to the minor version this is tested with: GuardedTransport
+gives httpx's AsyncHTTPTransport a pool of its own through the `_pool` attribute, the
+one hook httpx offers for a network backend.
 """
 
 from __future__ import annotations
@@ -23,13 +34,13 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
 import httpcore
 import httpx
-from httpx._utils import get_environment_proxies  # httpx's own curl-compatible reading
 
 from pipeline.errors import BlockedURLError, InvalidURLError
 from pipeline.urls import DEFAULT_PORTS
@@ -63,12 +74,21 @@ def forbidden_reason(address: IPAddress) -> str | None:
     return next((name for name, hit in checks if hit), None)
 
 
+class UnresolvableHost(httpcore.ConnectError):
+    """DNS has no address for `host` (the fetcher makes it errors.HostNotFound)."""
+
+    def __init__(self, host: str, detail: str) -> None:
+        self.host = host
+        self.detail = detail
+        super().__init__(f"cannot resolve {host}: {detail}")
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
+        raise UnresolvableHost(host, exc.strerror or str(exc)) from exc
     except UnicodeError as exc:  # a label over 63 letters: no DNS name at all
         raise InvalidURLError(f"http://{host}/", f"{host} is no DNS name ({exc})") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -252,6 +272,78 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         await super().__aexit__(exc_type, exc_value, traceback)
 
 
+def environment_proxies() -> dict[str, str | None]:
+    """httpx mount patterns for the proxies the environment sets, read as curl reads
+    HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (None: no proxy for the pattern)."""
+    found = urllib.request.getproxies()  # the environment (on macOS and Windows, the system too)
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        if found.get(scheme):
+            proxy = found[scheme]
+            mounts[f"{scheme}://"] = proxy if "://" in proxy else f"http://{proxy}"
+    for entry in (found.get("no") or "").split(","):
+        name = entry.strip()
+        if name == "*":
+            return {}  # no proxy for any host
+        if not name:
+            continue
+        if "://" in name:
+            mounts[name] = None
+            continue
+        try:
+            ip = ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            # ".example.com" excludes its subdomains; "example.com" the name too.
+            mounts["all://localhost" if name.lower() == "localhost" else f"all://*{name}"] = None
+        else:
+            mounts[f"all://[{ip}]" if ip.version == 6 else f"all://{ip}"] = None
+    return mounts
+
+
+class GuardedProxy(httpx.AsyncBaseTransport):
+    """A proxy's transport with the address policy in front (see the module docstring):
+    the proxy connects where we cannot check, so the target is checked here."""
+
+    def __init__(
+        self, policy: AddressPolicy, resolver: Resolver, proxied: httpx.AsyncBaseTransport
+    ) -> None:
+        self._policy = policy
+        self._resolver = resolver
+        self._proxied = proxied
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        opt_in = request.extensions.get(OPT_IN)
+        if not (opt_in and origin_key(request.url) in opt_in):
+            await self._check(request.url)
+        return await self._proxied.handle_async_request(request)
+
+    async def _check(self, url: httpx.URL) -> None:
+        host, port = origin_key(url)
+        policy = self._policy
+        if policy.allow_private or host.strip("[]") in policy.opted_in_hosts:
+            return
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            policy.check(host, host.strip("[]"))  # a literal address: refused or fine
+            return
+        if host == "localhost" or host.endswith(".localhost"):
+            raise BlockedURLError(
+                f"http://{host}/", f"{host} is loopback; refused, with or without a proxy"
+            )
+        try:
+            addresses = await self._resolver(host, port)
+        except httpcore.ConnectError:
+            return  # a name only the proxy can resolve: its own network, its choice
+        for address in addresses:
+            policy.check(host, address)
+
+    async def aclose(self) -> None:
+        await self._proxied.aclose()
+
+
 def make_client(
     policy: AddressPolicy,
     *,
@@ -261,15 +353,20 @@ def make_client(
     resolver: Resolver = system_resolver,
     trust_env: bool = True,
 ) -> httpx.AsyncClient:
-    """The run's one AsyncClient: guarded direct connections, environment proxies as set."""
+    """The run's one AsyncClient: guarded direct connections, and the environment's
+    proxies (when `trust_env`) behind the same address policy."""
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     if trust_env:
-        for pattern, proxy in get_environment_proxies().items():
+        for pattern, proxy in environment_proxies().items():
             mounts[pattern] = (
-                None if proxy is None else httpx.AsyncHTTPTransport(proxy=proxy, limits=limits)
+                None
+                if proxy is None
+                else GuardedProxy(
+                    policy, resolver, httpx.AsyncHTTPTransport(proxy=proxy, limits=limits)
+                )
             )
     return httpx.AsyncClient(
         transport=GuardedTransport(policy, resolver, limits),
@@ -277,5 +374,5 @@ def make_client(
         headers={"User-Agent": user_agent},
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
-        trust_env=trust_env,
+        trust_env=False,  # the environment's proxies are the mounts above, guarded
     )

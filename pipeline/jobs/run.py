@@ -74,6 +74,7 @@ class Runner:
         timing: Timing | None = None,
         on_event: Event | None = None,
         capturer: Capturer | None = None,
+        retry_failed: bool = False,
     ) -> None:
         self.config = config
         self.archive = archive
@@ -84,6 +85,7 @@ class Runner:
         self.timing = timing or Timing()
         self.on_event = on_event or (lambda kind, source, detail: None)
         self.capturer = capturer
+        self.retry_failed = retry_failed  # failed URLs of the sources are pending again
         self.counts = {s.name: SourceCounts() for s in self.sources}
         # Each source fetches through its own view: its configured hosts are opted in
         # to private addresses for its own fetches only (netguard).
@@ -116,6 +118,9 @@ class Runner:
         cpu0 = time.process_time()
         clock0 = self.timing.monotonic()
         self.archive.close_abandoned_runs(started)
+        if self.retry_failed:
+            again = self.archive.retry_failed([s.name for s in self.sources])
+            log.info("%d failed URLs are pending again (--retry-failed)", again)
         self.archive.near_threshold = self.config.near_duplicate_threshold
         run_id = self.archive.begin_run(
             started, os.getpid(), socket.gethostname(), [s.name for s in self.sources]
@@ -338,14 +343,14 @@ class Runner:
         self, source: Source, cand: Candidate, refresh: bool
     ) -> PageResult:
         self.fetcher.ensure_rules(
-            cand.url, HostRules(source.delay, source.host_concurrency, source.respect_robots)
+            cand.address, HostRules(source.delay, source.host_concurrency, source.respect_robots)
         )
         etag = last_modified = None
         if refresh:
             etag, last_modified = self.archive.article_conditional(cand.url)
         try:
-            fetched = await self._fetchers[source.name].fetch(
-                cand.url, etag=etag, last_modified=last_modified
+            fetched = await self._fetchers[source.name].fetch(  # as the site wrote it
+                cand.address, etag=etag, last_modified=last_modified
             )
         except FetchError as exc:
             log.info("%s: %s", source.name, exc)
@@ -377,7 +382,7 @@ class Runner:
                 final_url=fetched.url,
                 reason=exc.reason,
                 error_kind=type(exc).__name__,
-                permanent=True,
+                permanent=exc.permanent,  # a worker killed from outside is retried
                 capture=capture,
             )
         capture = await self._captured(capturing)
@@ -436,6 +441,7 @@ async def run_archive(
     workers: int | None = None,
     on_event: Event | None = None,
     on_runner: Callable[[Runner], None] | None = None,
+    retry_failed: bool = False,
 ) -> RunReport:
     """A whole run: the one AsyncClient, the fetcher, the worker pool and the WARC
     writer are made here and handed down. SIGTERM and SIGINT ask the run to stop
@@ -469,6 +475,7 @@ async def run_archive(
                 refresh_after=refresh_after,
                 on_event=on_event,
                 capturer=capturer,
+                retry_failed=retry_failed,
             )
             if on_runner is not None:
                 on_runner(runner)

@@ -158,14 +158,17 @@ class Archive:
         """Remember discovered URLs as pending; known URLs are left as they are.
         Returns how many were new."""
         stamp = _iso(now)
-        rows = [(c.url, c.source, c.found_on, c.published, c.title, stamp) for c in candidates]
+        rows = [
+            (c.url, c.source, c.found_on, c.published, c.title, stamp, c.fetch_url)
+            for c in candidates
+        ]
         if not rows:
             return 0
         with self.db.conn:
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO urls (url, source, state, found_on, hint_published,"
-                " hint_title, discovered_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+                " hint_title, discovered_at, fetch_url) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
                 rows,
             )
             return self.db.conn.total_changes - before
@@ -175,20 +178,34 @@ class Archive:
         failures whose back-off has passed. (Two index ranges: the cost follows the
         backlog, not the archive.)"""
         pending = self.execute(
-            "SELECT url, found_on, hint_published, hint_title FROM urls"
+            "SELECT url, found_on, hint_published, hint_title, fetch_url FROM urls"
             " WHERE source = ? AND state = 'pending'"
             " ORDER BY hint_published IS NULL, hint_published DESC, discovered_at DESC LIMIT ?",
             (source, limit),
         ).fetchall()
         retry = self.execute(
-            "SELECT url, found_on, hint_published, hint_title FROM urls"
+            "SELECT url, found_on, hint_published, hint_title, fetch_url FROM urls"
             " WHERE source = ? AND state = 'retry' AND next_attempt_at <= ? LIMIT ?",
             (source, _iso(now), max(0, limit - len(pending))),
         ).fetchall()
         return [
-            Candidate(url=r[0], source=source, found_on=r[1] or "", published=r[2], title=r[3])
+            Candidate(r[0], source, r[1] or "", published=r[2], title=r[3], fetch_url=r[4])
             for r in (*pending, *retry)
         ]
+
+    def retry_failed(self, sources: Sequence[str]) -> int:
+        """Make the failed URLs of `sources` (given up on, or waiting out a back-off)
+        pending again, with their attempts counted afresh. Returns how many."""
+        marks = ",".join("?" * len(sources))
+        if not marks:
+            return 0
+        with self.db.conn:
+            cursor = self.db.conn.execute(
+                "UPDATE urls SET state = 'pending', attempts = 0, next_attempt_at = NULL"
+                f" WHERE state IN ('failed', 'retry') AND source IN ({marks})",
+                tuple(sources),
+            )
+            return cursor.rowcount
 
     def refresh_due(
         self,

@@ -333,6 +333,12 @@ def _v7_import_files(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_fetch_urls(db: sqlite_utils.Database) -> None:
+    """A discovered URL's address as the site wrote it, when it is not its canonical
+    form: what is requested and matched against robots.txt (issue 13)."""
+    _add_columns(db, "urls", {"fetch_url": str})
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -341,6 +347,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v5_minhash,
     _v6_run_indexes,
     _v7_import_files,
+    _v8_fetch_urls,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
