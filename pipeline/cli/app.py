@@ -83,6 +83,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from pipeline.cli import browse, runs, warcs  # noqa: F401  (registers the commands)
+    from pipeline.cli import browse, changes, runs, warcs  # noqa: F401  (registers)
 
     cli(prog_name="newsarchive")
