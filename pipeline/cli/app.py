@@ -83,6 +83,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from pipeline.cli import browse, changes, runs, warcs  # noqa: F401  (registers)
+    from pipeline.cli import browse, changes, runs, try_cmd, warcs  # noqa: F401  (registers)
 
     cli(prog_name="newsarchive")

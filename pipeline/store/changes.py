@@ -1,5 +1,6 @@
-"""The read side of revisions (what changed in stored stories), and the candidates
-for scheduled re-visits. SQL only; the diffs themselves are made in jobs/diffs.py.
+"""The read side of revisions (what changed in stored stories), the candidates for
+scheduled re-visits, and a story's stored capture (for `try --id`). SQL only; the
+diffs themselves are made in jobs/diffs.py.
 
 A story's versions: the `revisions` rows hold the earlier ones (revision k, its text
 and title, and `fetched_at`: when version k was first seen); the `articles` row holds
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeline.models import Capture
 from pipeline.store.archive import Archive
 from pipeline.times import iso as _iso
 
@@ -105,6 +107,18 @@ def story_origin(archive: Archive, article_id: int) -> tuple[str, str]:
     """(source, url) of a stored story; empty strings when there is no such story."""
     row = archive.execute("SELECT source, url FROM articles WHERE id = ?", (article_id,)).fetchone()
     return (str(row[0]), str(row[1])) if row else ("", "")
+
+
+def stored_capture(archive: Archive, article_id: int) -> tuple[str, str, Capture | None] | None:
+    """(source, url, capture) of a stored story; None when there is no such story."""
+    row = archive.execute(
+        "SELECT source, url, warc_file, warc_offset, warc_length FROM articles WHERE id = ?",
+        (article_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    capture = Capture(row[2], int(row[3]), int(row[4] or 0)) if row[2] else None
+    return str(row[0]), str(row[1]), capture
 
 
 def revisit_candidates(
