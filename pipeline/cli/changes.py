@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from pipeline.cli.app import cli, config_options, guarded, resolve_db
+from pipeline.cli.app import EXIT_FAILED, cli, config_options, fail, guarded, resolve_db
 from pipeline.cli.output import clean_line, stdout
 from pipeline.errors import UsageError
 from pipeline.export import json_text
@@ -212,7 +212,7 @@ def show_diff(config_path: Path, db: Path | None, id_or_url: str, rev: str, as_j
         source, link = store_changes.story_origin(archive, article_id)
         keys = archive.boilerplate(source)[0] if source else frozenset[str]()
     if not found:
-        raise UsageError(f"no article {article_id} in the archive")
+        fail(f"no article {article_id} in the archive", EXIT_FAILED)
     current = found[-1]
     if len(found) < 2:
         raise UsageError(f"story #{article_id} has no earlier revision: it was never edited")

@@ -386,7 +386,7 @@ class Fetcher:
         raw, body = b"", b""
         if status != 304:
             raw, body = await self._body(response, url, limit, gzip_file)
-        if kind == "page" and not media and not _looks_like_html(body):
+        if kind == "page" and status != 304 and not media and not _looks_like_html(body):
             raise NotHTMLError(url, "")
         return Fetched(
             url=url,

@@ -29,6 +29,21 @@ _UPDATED_LINE = re.compile(
     re.IGNORECASE,
 )
 _UPDATED_MAX = 160  # characters: a longer line is a sentence of the story
+# What may follow the label in a timestamp line: numbers, and these words.
+_DATE_WORDS = frozenset(
+    """at on am um uhr le la à a el de del il alle ore em às op om h min gmt utc cet cest
+    bst est edt pst pdt et pt pm t z today heute aujourd hui hoy oggi hoje
+    jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june
+    july august september october november december monday tuesday wednesday thursday
+    friday saturday sunday januar februar märz mai juni juli oktober dezember montag
+    dienstag mittwoch donnerstag freitag samstag sonntag janvier février mars avril juin
+    juillet août septembre octobre novembre décembre lundi mardi mercredi jeudi vendredi
+    samedi dimanche enero febrero marzo abril mayo junio julio agosto septiembre octubre
+    noviembre diciembre lunes martes miércoles jueves viernes sábado domingo gennaio
+    febbraio aprile maggio giugno luglio settembre ottobre dicembre janeiro fevereiro
+    março maio junho julho setembro outubro novembro dezembro""".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
 
 _CORRECTION = re.compile(
     r"^\W*(?:"
@@ -94,9 +109,13 @@ def is_correction(paragraph: str) -> bool:
 
 
 def _masked(line: str) -> str:
-    """An "Updated at …" line without its date and time (its label is kept)."""
+    """An "Updated at …" line without its date and time (its label is kept). A line
+    that says more than a date after the label is a sentence, and stays as it is."""
     match = _UPDATED_LINE.match(line)
     if match is None or len(line) > _UPDATED_MAX:
+        return line
+    rest = line[match.end() :].casefold()
+    if any(word not in _DATE_WORDS for word in _WORD.findall(rest)):
         return line
     return match.group(0).strip()
 
