@@ -30,8 +30,7 @@ _UPDATED_LINE = re.compile(
 )
 _UPDATED_MAX = 160  # characters: a longer line is a sentence of the story
 # What may follow the label in a timestamp line: numbers, and these words.
-_DATE_WORDS = frozenset(
-    """at on am um uhr le la à a el de del il alle ore em às op om h min gmt utc cet cest
+_DATE_TEXT = """at on am um uhr le la à a el de del il alle ore em às op om h min gmt utc cet cest
     bst est edt pst pdt et pt pm t z today heute aujourd hui hoy oggi hoje
     jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june
     july august september october november december monday tuesday wednesday thursday
@@ -41,8 +40,8 @@ _DATE_WORDS = frozenset(
     samedi dimanche enero febrero marzo abril mayo junio julio agosto septiembre octubre
     noviembre diciembre lunes martes miércoles jueves viernes sábado domingo gennaio
     febbraio aprile maggio giugno luglio settembre ottobre dicembre janeiro fevereiro
-    março maio junho julho setembro outubro novembro dezembro""".split()
-)
+    março maio junho julho setembro outubro novembro dezembro"""
+_DATE_WORDS = frozenset(_DATE_TEXT.split())
 _WORD = re.compile(r"[^\W\d_]+")
 
 _CORRECTION = re.compile(
