@@ -302,6 +302,25 @@ def test_max_revisits_caps_a_run(workdir: Path) -> None:
     assert query(workdir / "archive" / "news.db", "SELECT count(*) FROM failures") == [(0,)]
 
 
+def test_configured_refresh_after_follows_the_schedule(workdir: Path) -> None:
+    """Stories published 11 days ago and archived just now passed their last checkpoint
+    (7 d) before they were archived: a cron run does not fetch them again, however
+    often it runs (refresh_every 0), while `--refresh-after` sweeps them."""
+    arts = synthetic_articles(3, seed=35)  # published 2026-11-20
+    with NewsSite(arts) as site:
+        source = {"name": "s", "url": site.base + "/", "refresh_every": 0, "refresh_after": 30}
+        config = write_config(workdir, [source])
+        assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
+        before = len(site.requests)
+        assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
+        scheduled = [r for r in site.requests[before:] if r.path.startswith("/2026/")]
+        before = len(site.requests)
+        swept = run_cli("run", "--config", str(config), "--refresh-after", "30", cwd=workdir)
+        assert swept.returncode == 0, swept.stderr
+        sweep = [r for r in site.requests[before:] if r.path.startswith("/2026/")]
+    assert scheduled == [] and len(sweep) == 3
+
+
 def test_max_revisits_is_validated(workdir: Path) -> None:
     config = write_config(
         workdir, [{"name": "s", "url": "https://news.example/", "max_revisits": -1}]
