@@ -45,6 +45,10 @@ def _diff(before: Version, after: Version, keys: frozenset[str]) -> TextDiff:
     )
 
 
+def _words(count: int) -> str:
+    return f"{count} word" if count == 1 else f"{count} words"
+
+
 def _as_json(
     article_id: int, source: str, url: str, before: Version, after: Version, d: TextDiff
 ) -> dict[str, Any]:
@@ -81,41 +85,44 @@ def _render(
     head.append(f"#{article_id} ", style="bold")
     head.append(clean_line(after.title) or "(untitled)", style="bold")
     head.append(f"  ({clean_line(source)})", style="dim")
-    out.print(head)
+    out.print(head, soft_wrap=True)
     when = clean_line(after.seen_at).replace("T", " ") or "?"
     summary = (
         f"  revision {before.revision} -> {after.revision}, changed {when}:"
-        f" {d.words_deleted} words deleted, {d.words_inserted} inserted"
+        f" {_words(d.words_deleted)} deleted, {d.words_inserted} inserted"
         f" ({d.change:.1%} of the text)"
     )
-    out.print(Text(summary, style="dim"))
-    out.print(Text("  " + clean_line(url), style="dim"))
+    out.print(Text(summary, style="dim"), soft_wrap=True)
+    out.print(Text("  " + clean_line(url), style="dim"), soft_wrap=True)
     if d.corrections:
         out.print(Text.assemble(("  CORRECTION ", "bold reverse red"), " the story was corrected:"))
         for line in d.corrections:
-            out.print(Text("    " + clean_line(line), style="bold red"))
+            out.print(Text("    " + clean_line(line), style="bold red"), soft_wrap=True)
     if d.title_changed:
         title = Text("  title: ")
         title.append(f"[-{clean_line(before.title)}-]", style="red")
         title.append(" ")
         title.append(f"{{+{clean_line(after.title)}+}}", style="green")
-        out.print(title)
-    body = Text("  ")
+        out.print(title, soft_wrap=True)
+    hunk = Text("    ")
     for segment in d.segments:
         text = clean_line(segment.text)
-        if segment.op == "equal":
-            body.append(text + " ")
-        elif segment.op == "skip":
-            body.append(f"[… {text} words …] ", style="dim")
+        if segment.op == "skip":  # each hunk of edits on a line of its own
+            if hunk.plain.strip():
+                out.print(hunk, soft_wrap=True)
+                hunk = Text("    ")
+            out.print(Text(f"    … {_words(int(text))} unchanged …", style="dim"))
+        elif segment.op == "equal":
+            hunk.append(text + " ")
         elif segment.op == "delete":
-            body.append(f"[-{text}-]", style="bold red")
-            body.append(" ")
+            hunk.append(f"[-{text}-]", style="bold red")
+            hunk.append(" ")
         else:
-            body.append(f"{{+{text}+}}", style="bold green")
-            body.append(" ")
-    if d.segments:
-        out.print(body, soft_wrap=True)
-    elif not d.title_changed:
+            hunk.append(f"{{+{text}+}}", style="bold green")
+            hunk.append(" ")
+    if hunk.plain.strip():
+        out.print(hunk, soft_wrap=True)
+    if not d.segments and not d.title_changed:
         out.print(Text("  (only white space, dates or boilerplate changed)", style="dim"))
     out.print()
 
