@@ -96,7 +96,7 @@ def test_an_edited_story_yields_a_readable_diff_with_the_correction_marked(
     never = run_cli("show", other, "--diff", "--config", str(config), cwd=workdir)
     assert never.returncode == 2 and "never edited" in never.stderr
     nothing = run_cli("show", "99", "--diff", "--config", str(config), cwd=workdir)
-    assert nothing.returncode == 1 and "no article 99" in nothing.stderr
+    assert nothing.returncode == 1 and "no article '99'" in nothing.stderr
     pct = run_cli("changes", "--min-change", "lots", "--config", str(config), cwd=workdir)
     assert pct.returncode == 2 and "--min-change" in pct.stderr
 

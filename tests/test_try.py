@@ -101,7 +101,7 @@ def test_try_reads_a_saved_file_and_a_stored_capture(
         "try", url, "--html", "page.html", "--source", "s", "--config", str(config), "--json",
         cwd=workdir,
     )  # fmt: skip
-    stored = run_cli("try", "-", "--id", str(story), "--config", str(config), "--json", cwd=workdir)
+    stored = run_cli("try", "--id", str(story), "--config", str(config), "--json", cwd=workdir)
     for done in (saved, stored):
         assert done.returncode == 0, done.stderr
         data = json.loads(done.stdout)
@@ -127,12 +127,12 @@ def test_try_errors_are_one_line(workdir: Path, arts: list[SiteArticle]) -> None
     _one_line_error(missing, "cannot read absent.html")
     assert gone.returncode == 1
     _one_line_error(gone, "cannot fetch", "/no/such/page/", "404")
-    no_id = run_cli("try", "-", "--id", "999", "--config", str(config), cwd=workdir)
+    no_id = run_cli("try", "--id", "999", "--config", str(config), cwd=workdir)
     assert no_id.returncode == 2
     _one_line_error(no_id, "no article 999")
     for warc in (workdir / "archive" / "warc").glob("*.warc*"):
         warc.unlink()
-    lost = run_cli("try", "-", "--id", "1", "--config", str(config), cwd=workdir)
+    lost = run_cli("try", "--id", "1", "--config", str(config), cwd=workdir)
     assert lost.returncode == 1
     _one_line_error(lost, "is missing")
 

@@ -16,7 +16,7 @@ from pipeline.cli.output import clean_line, stdout
 from pipeline.errors import UsageError
 from pipeline.export import json_text
 from pipeline.jobs.diffs import TextDiff, diff, parse_share
-from pipeline.store import Archive
+from pipeline.store import Archive, queries
 from pipeline.store import changes as store_changes
 from pipeline.store.changes import StoryChange, Version
 from pipeline.store.queries import parse_when
@@ -210,16 +210,15 @@ def changes_command(
 def show_diff(config_path: Path, db: Path | None, id_or_url: str, rev: str, as_json: bool) -> None:
     """`show ID --diff [REV]`: the story's current text against its previous version,
     or against revision REV."""
-    try:
-        article_id = int(id_or_url)
-    except ValueError:
-        raise UsageError(f"--diff takes a story's id, not {clean_line(id_or_url)!r}") from None
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
+        row = queries.article(archive, id_or_url)
+        if row is None:
+            fail(f"no article {clean_line(id_or_url)!r} in the archive", EXIT_FAILED)
+            return
+        article_id = int(row["id"])
         found = store_changes.versions(archive, article_id)
         source, link = store_changes.story_origin(archive, article_id)
         keys = archive.boilerplate(source)[0] if source else frozenset[str]()
-    if not found:
-        fail(f"no article {article_id} in the archive", EXIT_FAILED)
     current = found[-1]
     if len(found) < 2:
         raise UsageError(f"story #{article_id} has no earlier revision: it was never edited")

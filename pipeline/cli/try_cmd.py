@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.cli.app import cli, config_options, guarded, resolve_db
+from pipeline.cli.app import EXIT_FAILED, cli, config_options, fail, guarded, resolve_db
 from pipeline.cli.output import clean, clean_line, stdout
 from pipeline.config.loader import Config, load
-from pipeline.errors import FetchError, NewsarchiveError, UsageError
+from pipeline.errors import FetchError, UsageError
 from pipeline.export import json_text
 from pipeline.extract.explain import BOILERPLATE, DROP, LINES, PRECLEAN
 from pipeline.jobs import preview
@@ -30,10 +30,6 @@ _STEPS = (
     (BOILERPLATE, "Removed as the source's learnt boilerplate"),
 )
 _SHOWN = 240  # characters of each removed text shown (--json has all of it)
-
-
-class FetchFailed(NewsarchiveError):
-    """The page could not be fetched (one line, with the URL and the reason)."""
 
 
 def _short(text: str) -> str:
@@ -121,7 +117,7 @@ def _config(config_path: Path) -> Config | None:
 
 
 @cli.command("try")
-@click.argument("url")
+@click.argument("url", required=False)
 @config_options
 @click.option(
     "--source", "source_name", metavar="NAME", help="Extract with this source's settings."
@@ -137,12 +133,12 @@ def _config(config_path: Path) -> Config | None:
     "article_id",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Use story N's stored capture, offline (URL is then ignored: pass -).",
+    help="Use story N's stored capture, offline (no URL needed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="The whole explanation as JSON.")
 @guarded
 def try_command(
-    url: str,
+    url: str | None,
     config_path: Path,
     db: Path | None,
     source_name: str | None,
@@ -164,6 +160,8 @@ def try_command(
     if article_id is not None:
         with Archive.open(path, readonly=True) as archive:
             result = preview.from_capture(config, archive, article_id, source_name)
+    elif url is None:
+        raise UsageError("give the page's URL (with --html FILE: the address it was saved from)")
     else:
         source = preview.pick_source(config, source_name, url)
         keys = frozenset[str]()
@@ -176,7 +174,8 @@ def try_command(
             try:
                 result = preview.from_network(config, source, url, keys)
             except FetchError as exc:
-                raise FetchFailed(f"cannot fetch {exc.url}: {exc.reason}") from None
+                fail(f"cannot fetch {clean_line(exc.url)}: {clean_line(exc.reason)}", EXIT_FAILED)
+                return
     if as_json:
         click.echo(json_text(_json(result), indent=2))
     else:

@@ -117,12 +117,13 @@ def from_capture(
     found = stored_capture(archive, article_id)
     if found is None:
         raise UsageError(f"no article {article_id} in {archive.path}")
-    stored_source, _url, capture = found
+    stored_source, url, capture = found
     if capture is None:
         raise UsageError(f"story #{article_id} has no stored capture (captures were off)")
-    source = pick_source(config, source_name or None, _url) if source_name else None
-    if source is None and config is not None:
-        source = config.source(stored_source)
+    if source_name:
+        source = pick_source(config, source_name, url)
+    else:
+        source = config.source(stored_source) if config is not None else None
     limit = config.fetch.max_bytes if config is not None else FetchSettings().max_bytes
     payload = read_capture(archive.path.parent, capture, limit)
     keys = archive.boilerplate(source.name if source else stored_source)[0]
