@@ -237,8 +237,10 @@ class Runner:
         if not refresh:
             return self.archive.due(source.name, size, now)
         if scheduled:
-            started = self._started - timedelta(hours=source.refresh_every)
-            return revisits.due_stories(self.archive, source.name, days, started, now, size, cursor)
+            checked_by = self._started - timedelta(hours=source.refresh_every)
+            return revisits.due_stories(
+                self.archive, source.name, days, checked_by, now, size, cursor
+            )
         # Re-visit stored stories dated within `days`, each at most every `refresh_every`
         # hours, paging by id (`cursor`) so a run never selects a story twice.
         rows = self.archive.refresh_due(
