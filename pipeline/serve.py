@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import StoreError, UsageError
-from pipeline.store import Archive, queries
+from pipeline.store import Archive, changes, queries
 
 TABLES: dict[str, dict[str, Any]] = {
     "articles": {
@@ -120,7 +120,11 @@ def metadata(db: Path, tables: list[str], *, allow_sql: bool = True) -> dict[str
                 "title": f"Archive {db.name}",
                 "description": "Stories, their duplicates and revisions, and crawl state.",
                 "tables": table_meta,
-                "queries": queries.CANNED_QUERIES if "articles_fts" in present else {},
+                "queries": (
+                    {**queries.CANNED_QUERIES, **changes.CANNED_QUERIES}
+                    if "articles_fts" in present
+                    else {}
+                ),
             }
         },
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from pipeline import __version__
-from pipeline.cli import browse, runs, stats, warcs
+from pipeline.cli import browse, changes, runs, stats, try_cmd, warcs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,6 +32,8 @@ for command in (
     browse.serve,
     warcs.reextract_command,
     warcs.import_warc_command,
+    try_cmd.try_command,
+    changes.changes_command,
 ):
     cli.add_command(command)
 

@@ -139,9 +139,25 @@ def _search_table(hits: list[Hit]) -> None:
 @click.argument("id_or_url")
 @config_options
 @click.option("--json", "as_json", is_flag=True, help="The article as JSON.")
+@click.option(
+    "--diff",
+    "diff_rev",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[REV]",
+    help="What changed: against the previous revision, or against revision REV.",
+)
 @guarded
-def show(id_or_url: str, config_path: Path, db: Path | None, as_json: bool) -> None:
+def show(
+    id_or_url: str, config_path: Path, db: Path | None, as_json: bool, diff_rev: str | None
+) -> None:
     """One article: its metadata and text (by id, URL or canonical URL)."""
+    if diff_rev is not None:
+        from pipeline.cli.changes import show_diff
+
+        show_diff(config_path, db, id_or_url, diff_rev, as_json)
+        return
     from rich.text import Text
 
     from pipeline.cli.output import stdout

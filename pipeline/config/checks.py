@@ -30,6 +30,7 @@ Check = Callable[[Any], Any]  # returns the converted value or raises ValueError
 MAX_BYTES = 1_000_000_000
 MAX_HOURS = 876_000  # 100 years: "now" minus this stays a date Python can hold
 MAX_DAYS = 36_500
+MAX_REVISITS = 100_000  # stored stories re-visited per source and run
 _QUOTE = 60  # characters of a value quoted back in a message
 _LANG = re.compile(r"[a-z]{2}", re.ASCII)
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]")  # RFC 9110 tchar: a product name

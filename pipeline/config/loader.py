@@ -65,6 +65,7 @@ class Source:
     refresh_after: float = 0.0  # days; >0 re-fetches stored articles younger than this
     refresh_every: float = 1.0  # hours; the least time between two re-visits of a story
     capture: bool = True  # keep WARC captures of article responses
+    max_revisits: int = 50  # stored stories re-visited per run, at most
 
     def accepts(self, url: str) -> bool:
         """include/exclude filters: must match one include (if any), no exclude."""
@@ -117,6 +118,7 @@ _PER_SOURCE: dict[str, Check] = {
     "min_text_length": c.whole(0, c.MAX_BYTES),
     "refresh_after": c.number(0, c.MAX_DAYS),
     "refresh_every": c.number(0, c.MAX_HOURS),
+    "max_revisits": c.whole(0, c.MAX_REVISITS),
     "capture": c.boolean,
     "language": c.language,
     "include": c.list_of(c.regex),

@@ -19,6 +19,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from pipeline.extract.explain import BOILERPLATE, LINES, Trace
 from pipeline.text import line_key
 
 _FOLD_RE = re.compile(r"[^\w]+")
@@ -301,37 +302,54 @@ def clean_lines(
     headlines: Iterable[str] = (),
     header: Iterable[str] = (),
     boilerplate: frozenset[str] = frozenset(),
+    trace: Trace | None = None,
 ) -> list[str]:
     """The story's blocks from trafilatura's text output (one block per line).
 
     `headlines`: the page's title candidates; `header`: the text of its article
-    header (see `clean.header_texts`); `boilerplate`: learnt `line_key` keys."""
+    header (see `clean.header_texts`); `boilerplate`: learnt `line_key` keys;
+    `trace`: notes each removed line and its rule, when given."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     folded = [fold(line) for line in lines]
     heads = {fold(h) for h in headlines if h and h.strip()}
     blocks = [b for b in (fold(h) for h in header if h) if b]
     start = _cut_head(lines, folded, heads, blocks)
+    if trace is not None:
+        for line in lines[:start]:
+            trace.remove(LINES, "article header (headline, standfirst, byline, date)", line)
     lines, folded = lines[start:], folded[start:]
     if lines:  # the header run together with the first paragraph into one block
         first = _strip_run_in(lines[0], folded[0], [*blocks, *heads])
         if first != lines[0]:
+            if trace is not None:
+                run_in = lines[0][: len(lines[0]) - len(first)]
+                trace.remove(LINES, "article header run into the first paragraph", run_in)
             lines, folded = [first, *lines[1:]], [fold(first), *folded[1:]]
             if not first:
                 lines, folded = lines[1:], folded[1:]
     end = _cut_tail(lines, folded)
+    if trace is not None:
+        for line in lines[end:]:
+            trace.remove(LINES, "related list at the end", line)
     kept: list[str] = []
     skipping_list = False
     for line, fline in zip(lines[:end], folded[:end], strict=True):
         if skipping_list and (
             (line.startswith("- ") and _teaser_like(line[2:])) or _keyword_list(line)
         ):
+            if trace is not None:
+                trace.remove(LINES, "list after a clutter line", line)
             continue
         skipping_list = False
         if is_clutter(line, fline) or _heading_line(line, fline):
+            if trace is not None:
+                trace.remove(LINES, "clutter line (promotion, credit, heading, …)", line)
             skipping_list = True
             continue
         if boilerplate and line_key(line) in boilerplate:
+            if trace is not None:
+                trace.remove(BOILERPLATE, "learnt boilerplate of the source", line)
             continue
         kept.append(line)
     return kept

@@ -23,12 +23,15 @@ from collections.abc import Iterable
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pipeline.extract.boilerplate import CLUTTER_HEADING_RE, HEADING_HINT, SENTENCE_END, fold, words
+from pipeline.extract.explain import DROP, PRECLEAN, Trace
 
 # Elements that never hold story text.
 _DROP_TAGS = (
     "script, style, noscript, template, svg, canvas, iframe, object, embed, video, audio,"
     " button, select, textarea, input, dialog, nav, aside, figcaption"
 )
+_TAG_RULE = "tag"  # the trace names the element's tag
+_CODE_TAGS = ("script", "style", "noscript", "template", "svg", "canvas")  # no text to show
 _HIDDEN = (
     "[hidden], [aria-hidden='true'], [style*='display:none' i], [style*='display: none' i],"
     " [style*='visibility:hidden' i], [style*='visibility: hidden' i]"
@@ -125,14 +128,25 @@ def _marked(node: LexborNode, removed: set[int]) -> bool:
     return False
 
 
-def _remove_all(nodes: Iterable[LexborNode]) -> None:
-    """Decompose `nodes`, skipping those inside one already removed."""
+def _remove_all(
+    nodes: Iterable[LexborNode], trace: Trace | None = None, rule: str | dict[int, str] = ""
+) -> None:
+    """Decompose `nodes`, skipping those inside one already removed. With a `trace`,
+    note each removed node's text under `rule` (or `rule[node.mem_id]`)."""
     removed: set[int] = set()
     chosen: list[LexborNode] = []
     for node in nodes:
         if not _marked(node, removed):
             removed.add(node.mem_id)
             chosen.append(node)
+    if trace is not None:
+        for node in chosen:
+            name = rule if isinstance(rule, str) else rule.get(node.mem_id, "")
+            if name == _TAG_RULE:
+                name = f"<{node.tag}> element (holds no story text)"
+            if node.tag not in _CODE_TAGS:
+                step = DROP if name.startswith("drop ") else PRECLEAN
+                trace.remove(step, name, node.text(deep=True, separator=" "))
     for node in chosen:
         node.decompose()
 
@@ -306,10 +320,29 @@ def _unwrap_posts(tree: LexborHTMLParser) -> None:
             node = node.parent
 
 
+def _selector_rules(tree: LexborHTMLParser, selectors: list[str]) -> dict[int, str]:
+    """Which rule each node a selector matches is removed by (the first one that
+    matches it), for the trace."""
+    names = {
+        _DROP_TAGS: _TAG_RULE,
+        _EMBED_CARDS: "link card",
+        _SOCIAL_POSTS: "embedded social post",
+    }
+    rules: dict[int, str] = {}
+    for selector in selectors:
+        for node in tree.css(selector):
+            rules.setdefault(node.mem_id, names.get(selector) or f"drop {selector!r}")
+    return rules
+
+
 def preclean(
-    tree: LexborHTMLParser, drop: Iterable[str] = (), keep_social_posts: bool = False
+    tree: LexborHTMLParser,
+    drop: Iterable[str] = (),
+    keep_social_posts: bool = False,
+    trace: Trace | None = None,
 ) -> None:
-    """Remove clutter from `tree` in place, before text extraction."""
+    """Remove clutter from `tree` in place, before text extraction (noting what went
+    and why in `trace`, when given)."""
     body = tree.body
     if body is None:
         return
@@ -318,7 +351,8 @@ def preclean(
         _unwrap_posts(tree)
     else:
         selectors.append(_SOCIAL_POSTS)
-    _remove_all(node for selector in selectors for node in tree.css(selector))
+    rules = _selector_rules(tree, selectors) if trace is not None else {}
+    _remove_all((node for selector in selectors for node in tree.css(selector)), trace, rules)
     body_len = _text_len(body) or 1
     guarded = ("html", "body", "main", "article")
     candidates = [
@@ -326,15 +360,15 @@ def preclean(
         for node in tree.css(_HIDDEN)
         if node.tag not in guarded and _text_len(node) < 0.5 * body_len
     ]
-    _remove_all(candidates)
+    _remove_all(candidates, trace, "hidden element")
     body_len = _text_len(body) or 1
     candidates = [
         node
         for node in tree.css(_CLUTTER_CANDIDATES)
         if node.tag not in guarded and _is_clutter(node) and _text_len(node) < 0.4 * body_len
     ]
-    _remove_all(candidates)
+    _remove_all(candidates, trace, "clutter class or id (related, newsletter, sharing, …)")
     body_len = _text_len(body) or 1
-    _remove_all(_heading_blocks(tree, body_len))
-    _remove_all(_link_lists(tree))
-    _remove_all(_link_paragraphs(tree))
+    _remove_all(_heading_blocks(tree, body_len), trace, "block under a clutter heading")
+    _remove_all(_link_lists(tree), trace, "list of links")
+    _remove_all(_link_paragraphs(tree), trace, "paragraph of links")

@@ -29,7 +29,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
+from pipeline.extract.explain import Explanation, Trace
 from pipeline.extract.metadata import read_metadata
+from pipeline.extract.provenance import trace_metadata
 from pipeline.models import Article, ExtractOptions
 from pipeline.text import fingerprints
 from pipeline.urls import canonicalize, same_site
@@ -91,17 +93,36 @@ def _main_text(tree: LexborHTMLParser, url: str, options: ExtractOptions) -> str
 
 def extract(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
     """The article in `html`, or None when the page is not an article (too little text)."""
-    options = options or ExtractOptions()
+    return _extract(html, url, options or ExtractOptions(), None)
+
+
+def explain(
+    html: str, url: str, options: ExtractOptions | None = None
+) -> tuple[Article | None, Explanation]:
+    """`extract`, and why: what each rule removed and where each metadata value came
+    from (see explain.py). The Article is the one `extract` returns."""
+    trace = Trace()
+    article = _extract(html, url, options or ExtractOptions(), trace)
+    return article, trace.freeze()
+
+
+def _extract(html: str, url: str, options: ExtractOptions, trace: Trace | None) -> Article | None:
     tree = LexborHTMLParser(html)
     meta = read_metadata(tree, url, options.now)
+    if trace is not None:
+        trace_metadata(trace, tree, url, meta, options.now)
     header = header_texts(tree, meta.title)
     canonical = _canonical(tree, url)
-    preclean(tree, options.drop, options.keep_social_posts)
+    preclean(tree, options.drop, options.keep_social_posts, trace)
     raw = _main_text(tree, url, options)
+    if trace is not None:
+        trace.extracted = raw
     if not raw:
         log.debug("%s: not an article: trafilatura found no main text", url)
+        if trace is not None:
+            trace.verdict = "no main text found on the page"
         return None
-    lines = clean_lines(raw, meta.headlines, header, options.boilerplate)
+    lines = clean_lines(raw, meta.headlines, header, options.boilerplate, trace)
     text = "\n\n".join(lines)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
@@ -114,7 +135,14 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
             prose,
             options.min_text_length,
         )
+        if trace is not None:
+            trace.verdict = (
+                f"not an article: {len(text)} characters of text, {prose} in prose lines"
+                f" (at least {options.min_text_length} and {options.min_text_length // 2})"
+            )
         return None
+    if trace is not None and not meta.language:
+        trace.origin("language", _detect_language(text), "detected from the text")
     digest, signature = fingerprints(text)
     return Article(
         url=url,

@@ -435,7 +435,7 @@ class Fetcher:
         raw, body = b"", b""
         if status != 304:
             raw, body = await self._body(response, url, limit, gzip_file)
-        if kind == "page" and not is_html(body, content_type):
+        if kind == "page" and status != 304 and not is_html(body, content_type):
             raise NotHTMLError(url, computed_type(body, content_type))
         return Fetched(
             url=url,

@@ -29,6 +29,7 @@ from pipeline.extract.boilerplate import learn
 from pipeline.extract.workers import ExtractPool, Job
 from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
+from pipeline.jobs import revisits
 from pipeline.jobs.tally import Batcher, RunReport, SourceCounts
 from pipeline.models import Candidate, Capture, Fetched, PageResult
 from pipeline.store import Archive, Saved
@@ -220,17 +221,31 @@ class Runner:
             log.warning("%s: %s", source.name, error)
         self.on_event("discovered", source.name, f"{stats.found} found, {stats.new} new")
         await self._drain(source, counts, refresh=False)
-        days = self.refresh_after if self.refresh_after is not None else source.refresh_after
-        if days > 0 and not self.stopping:
-            await self._drain(source, counts, refresh=True, days=days)
+        # --refresh-after sweeps every young story now; the configured refresh_after
+        # follows the revisit schedule (jobs/revisits.py). Both stop at max_revisits.
+        scheduled = self.refresh_after is None
+        days = source.refresh_after if scheduled else (self.refresh_after or 0.0)
+        if days > 0 and source.max_revisits > 0 and not self.stopping:
+            await self._drain(source, counts, refresh=True, days=days, scheduled=scheduled)
         self.on_event("done", source.name, "")
 
     def _due(
-        self, source: Source, refresh: bool, days: float, size: int, cursor: list[int]
+        self,
+        source: Source,
+        refresh: bool,
+        days: float,
+        size: int,
+        cursor: list[int],
+        scheduled: bool = False,
     ) -> list[Candidate]:
         now = self.timing.utcnow()
         if not refresh:
             return self.archive.due(source.name, size, now)
+        if scheduled:
+            checked_by = self._started - timedelta(hours=source.refresh_every)
+            return revisits.due_stories(
+                self.archive, source.name, days, checked_by, now, size, cursor
+            )
         # Re-visit stored stories dated within `days`, each at most every `refresh_every`
         # hours, paging by id (`cursor`) so a run never selects a story twice.
         rows = self.archive.refresh_due(
@@ -245,7 +260,13 @@ class Runner:
         return [cand for _, cand in rows]
 
     async def _drain(
-        self, source: Source, counts: SourceCounts, *, refresh: bool, days: float = 0.0
+        self,
+        source: Source,
+        counts: SourceCounts,
+        *,
+        refresh: bool,
+        days: float = 0.0,
+        scheduled: bool = False,
     ) -> None:
         """Fetch the source's due URLs: never more than max_articles new stories (nor more
         than ATTEMPTS_PER_ARTICLE x max_articles attempts at new URLs), never more than a
@@ -261,8 +282,8 @@ class Runner:
             return refresh or counts.new + inflight + unsaved < source.max_articles
 
         def spent() -> bool:
-            if refresh:
-                return False
+            if refresh:  # revisits never crowd out the next run's new stories
+                return len(attempted) >= source.max_revisits
             if len(attempted) >= source.max_articles * ATTEMPTS_PER_ARTICLE:
                 return True  # a run of dead or non-story links: the rest wait for the next run
             return counts.new >= source.max_articles
@@ -286,7 +307,9 @@ class Runner:
 
         while not self.stopping and not spent():
             batch = [
-                c for c in self._due(source, refresh, days, chunk, cursor) if c.url not in attempted
+                c
+                for c in self._due(source, refresh, days, chunk, cursor, scheduled)
+                if c.url not in attempted
             ]
             if not batch:
                 break
