@@ -34,6 +34,8 @@ COMMANDS = {
     "serve",
     "reextract",
     "import-warc",
+    "try",
+    "changes",
 }
 HEAVY = ("trafilatura", "httpx", "datasette", "sqlite_utils", "rich", "pipeline.jobs.run")
 

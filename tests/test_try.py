@@ -51,7 +51,7 @@ def test_try_shows_what_each_drop_selector_removed_and_writes_nothing(
         assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
         before = (_digest(db), query(db, "SELECT count(*) FROM urls"))
         requests = len(site.requests)
-        url = site.article_url(arts[1])
+        url = site.base + arts[1].path
         done = run_cli("try", url, "--config", str(config), "--json", cwd=workdir)
         assert done.returncode == 0, done.stderr
         plain = run_cli("try", url, "--config", str(config), cwd=workdir)
@@ -81,7 +81,7 @@ def test_try_shows_what_each_drop_selector_removed_and_writes_nothing(
 def test_try_without_an_archive_creates_none(workdir: Path, arts: list[SiteArticle]) -> None:
     with NewsSite(arts) as site:
         config = write_config(workdir, [{"name": "s", "url": site.base + "/", "drop": [SECOND]}])
-        done = run_cli("try", site.article_url(arts[0]), "--config", str(config), cwd=workdir)
+        done = run_cli("try", site.base + arts[0].path, "--config", str(config), cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert not (workdir / "archive" / "news.db").exists()
 
@@ -91,7 +91,7 @@ def test_try_reads_a_saved_file_and_a_stored_capture(
 ) -> None:
     with NewsSite(arts) as site:
         config = write_config(workdir, [{"name": "s", "url": site.base + "/", "drop": [SECOND]}])
-        url = site.article_url(arts[2])
+        url = site.base + arts[2].path
         with urllib.request.urlopen(url) as response:
             (workdir / "page.html").write_bytes(response.read())
         assert run_cli("run", "--config", str(config), cwd=workdir).returncode == 0
@@ -114,7 +114,7 @@ def test_try_reads_a_saved_file_and_a_stored_capture(
 def test_try_errors_are_one_line(workdir: Path, arts: list[SiteArticle]) -> None:
     with NewsSite(arts) as site:
         config = write_config(workdir, [{"name": "s", "url": site.base + "/"}])
-        page = site.article_url(arts[0])
+        page = site.base + arts[0].path
         unknown = run_cli("try", page, "--source", "nope", "--config", str(config), cwd=workdir)
         missing = run_cli(
             "try", page, "--html", "absent.html", "--config", str(config), cwd=workdir

@@ -149,7 +149,13 @@ def _render(
     metavar="PCT",
     help="Leave out edits that changed fewer words than this (e.g. 2%); title edits stay.",
 )
-@click.option("--limit", type=click.IntRange(1, 100000), default=200, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100000),
+    default=200,
+    show_default=True,
+    help="List at most this many changes, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per change and line.")
 @guarded
 def changes_command(
