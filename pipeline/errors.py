@@ -41,7 +41,7 @@ class NewsarchiveError(Exception):
 class ConfigError(NewsarchiveError):
     """sources.yaml is missing, unreadable or invalid.
 
-    The message names the file and, where known, the source and the key.
+    The message names the file and, where known, the line, the source and the key.
     """
 
     def __init__(
@@ -51,13 +51,17 @@ class ConfigError(NewsarchiveError):
         path: str | None = None,
         source: str | None = None,
         key: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.path = path
         self.source = source
         self.key = key
+        self.line = line
         where = []
         if path:
             where.append(path)
+        if line:
+            where.append(f"line {line}")
         if source:
             where.append(f"source '{source}'")
         if key:
