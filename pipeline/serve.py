@@ -3,8 +3,9 @@
 The archive is opened the way Datasette opens a "mutable" file, with SQLite's
 `mode=ro`: nothing can write to it, and stories a cron run adds while the server runs
 show up (`--immutable` would promise SQLite that the file never changes, which is
-untrue while runs append to it and would hide what sits in the WAL). Datasette only
-runs SELECT statements, within a time limit.
+untrue while runs append to it and would hide what sits in the WAL). On read-only
+media, where SQLite cannot make the WAL's side files, it is opened immutable, as
+Archive.open does. Datasette only runs SELECT statements, within a time limit.
 
 Listening on anything but a loopback address needs `expose=True`; an exposed server
 also refuses arbitrary SQL unless `allow_sql` (the tables, facets, search and canned
@@ -174,6 +175,7 @@ def serve(options: ServeOptions, ready: Callable[[str], None]) -> None:
     db = options.db
     with Archive.open(db, readonly=True) as archive:  # checks it exists, its version
         tables = queries.table_names(archive)
+        immutable = archive.immutable  # on read-only media: see store/opening.py
     allow_sql = options.allow_sql if options.allow_sql is not None else not options.expose
 
     import uvicorn
@@ -181,7 +183,8 @@ def serve(options: ServeOptions, ready: Callable[[str], None]) -> None:
 
     try:
         ds = Datasette(
-            [str(db)],
+            [] if immutable else [str(db)],
+            immutables=[str(db)] if immutable else [],
             metadata=metadata(db, tables, allow_sql=allow_sql),
             settings=SETTINGS,
             cors=False,

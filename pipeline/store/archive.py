@@ -18,7 +18,8 @@ import sqlite_utils
 
 from pipeline.errors import StoreError
 from pipeline.models import Article, Candidate, Capture, FeedState, PageResult
-from pipeline.store.schema import SCHEMA_VERSION, migrate
+from pipeline.store import opening
+from pipeline.store.schema import migrate
 from pipeline.text import lsh_keys, similarity
 from pipeline.times import iso as _iso
 from pipeline.times import parse as _parse
@@ -75,52 +76,50 @@ def _json_list(values: Sequence[str]) -> str | None:
 class Archive:
     """One open archive database."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, readonly: bool) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, path: Path, readonly: bool, *, immutable: bool = False
+    ) -> None:
         self.db = db
         self.path = path
         self.readonly = readonly
+        self.immutable = immutable  # opened with SQLite's immutable=1 (read-only media)
         self.near_threshold = NEAR_DUPLICATE  # see config's near_duplicate_threshold
 
     # --- opening --------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, readonly: bool = False) -> Archive:
-        """Open (creating and migrating unless `readonly`) the archive at `path`."""
+    def open(
+        cls, path: str | Path, *, readonly: bool = False, busy_timeout: float | None = None
+    ) -> Archive:
+        """Open (creating and migrating unless `readonly`) the archive at `path`. A
+        write waits up to `busy_timeout` seconds (default: opening.BUSY_TIMEOUT) for
+        another process's write to end. A read-only open also works where SQLite
+        cannot create its side files (a read-only mount, a snapshot)."""
         file = Path(path)
+        if readonly:
+            db, immutable = opening.open_readonly(file, cls._upgrade)
+            return cls(db, file, readonly, immutable=immutable)
         try:
-            if readonly:
-                if not file.exists():
-                    raise StoreError(f"{file}: no archive here (run `newsarchive run` first)")
-                conn = sqlite3.connect(_readonly_uri(file), uri=True)
-                db = sqlite_utils.Database(conn)
-            else:
+            try:
                 file.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite_utils.Database(file)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA foreign_keys=ON")
-                db.conn.execute("PRAGMA busy_timeout=10000")
-                migrate(db)
-            if readonly:
-                db.execute("PRAGMA query_only=ON")
-                if _version(db) < SCHEMA_VERSION:  # upgrade it first, if we may write it
-                    db.conn.close()
-                    cls._upgrade(file)
-                    db = sqlite_utils.Database(sqlite3.connect(_readonly_uri(file), uri=True))
-                    db.execute("PRAGMA query_only=ON")
-                _check_version(db, file)
+            except OSError as exc:
+                raise opening.os_error(
+                    file.parent, exc, "cannot create the archive's folder"
+                ) from None
+            db = sqlite_utils.Database(
+                sqlite3.connect(file, timeout=opening.busy_seconds(busy_timeout))
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrate(db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{file}: cannot open the archive ({exc})") from None
+            raise opening.store_error(file, exc, "cannot open the archive") from None
         return cls(db, file, readonly)
 
     @classmethod
     def _upgrade(cls, file: Path) -> None:
-        try:
-            cls.open(file).close()
-        except StoreError as exc:
-            raise StoreError(
-                f"{file}: the archive needs an upgrade this user cannot write ({exc})"
-            ) from None
+        cls.open(file).close()
 
     def close(self) -> None:
         self.db.conn.close()
@@ -676,21 +675,3 @@ class Archive:
             if not rows:
                 return
             yield from rows
-
-
-def _version(db: sqlite_utils.Database) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _readonly_uri(file: Path) -> str:
-    """An SQLite URI opening `file` read-only; as_uri() percent-encodes the path, so a
-    name with ? or # in it opens that file and no other."""
-    return file.resolve().as_uri() + "?mode=ro"
-
-
-def _check_version(db: sqlite_utils.Database, file: Path) -> None:
-    version = _version(db)
-    if version > SCHEMA_VERSION:
-        raise StoreError(f"{file}: archive schema {version} is newer than this newsarchive")
-    if version < SCHEMA_VERSION:
-        raise StoreError(f"{file}: archive schema {version} is old and could not be upgraded")
