@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -130,6 +131,15 @@ class Archive:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _writing(self, doing: str = "cannot write to the archive") -> Iterator[None]:
+        """One transaction; SQLite's failures as typed errors (busy, disk full)."""
+        try:
+            with self.db.conn:
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise opening.store_error(self.path, exc, doing) from None
+
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         try:
             return self.db.execute(sql, params)
@@ -145,7 +155,7 @@ class Archive:
         rows = [(c.url, c.source, c.found_on, c.published, c.title, stamp) for c in candidates]
         if not rows:
             return 0
-        with self.db.conn:
+        with self._writing():
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO urls (url, source, state, found_on, hint_published,"
@@ -209,7 +219,7 @@ class Archive:
     def save_boilerplate(
         self, source: str, keys: frozenset[str], up_to_id: int, at: datetime
     ) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO boilerplate (source, keys, articles, learnt_at,"
                 " up_to_id) VALUES (?, ?, NULL, ?, ?)",
@@ -262,11 +272,8 @@ class Archive:
         """Record a batch of page results in one transaction."""
         if not results:
             return []
-        try:
-            with self.db.conn:
-                return [self._save_one(r, run_id) for r in results]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot save results ({exc})") from None
+        with self._writing("cannot save results"):
+            return [self._save_one(r, run_id) for r in results]
 
     def _save_one(self, result: PageResult, run_id: int | None) -> Saved:
         cand = result.candidate
@@ -426,7 +433,7 @@ class Archive:
         """Store a re-extraction of a stored story: 'revised' when its text changed
         (the previous text becomes a revision), 'updated' when only metadata changed,
         else 'unchanged'."""
-        with self.db.conn:
+        with self._writing():
             row = self.db.conn.execute(
                 "SELECT content_hash, title, author, published, language, sitename,"
                 " description, minhash FROM articles WHERE id = ?",
@@ -555,7 +562,7 @@ class Archive:
         ]
 
     def save_feed_state(self, state: FeedState) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO feeds (url, source, kind, discovered, etag,"
                 " last_modified, checked_at, full_at, status, error, failures, entries)"
@@ -580,7 +587,7 @@ class Archive:
         """Drop discovered feed records of `source` that discovery no longer finds."""
         keep = list(keep)
         marks = ",".join("?" * len(keep)) or "''"
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 f"DELETE FROM feeds WHERE source = ? AND discovered = 1 AND url NOT IN ({marks})",
                 (source, *keep),
@@ -593,7 +600,7 @@ class Archive:
         return (row[0], int(row[1]), row[2]) if row else None
 
     def save_robots(self, origin: str, body: str | None, status: int, fetched_at: str) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO robots (origin, body, status, fetched_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -603,7 +610,7 @@ class Archive:
     # --- runs -----------------------------------------------------------------------
 
     def begin_run(self, started: datetime, pid: int, hostname: str, sources: Sequence[str]) -> int:
-        with self.db.conn:
+        with self._writing():
             cursor = self.db.conn.execute(
                 "INSERT INTO runs (started_at, pid, hostname, status, sources)"
                 " VALUES (?, ?, ?, 'running', ?)",
@@ -620,7 +627,7 @@ class Archive:
         totals: dict[str, int],
         per_source: dict[str, dict[str, Any]],
     ) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, requests = ?,"
                 " articles_new = ?, duplicates = ?, skipped = ?, failed = ?, revised = ?"
@@ -659,9 +666,15 @@ class Archive:
                     ),
                 )
 
+    def make_room(self) -> None:
+        """After a full disk: checkpoint the WAL so that the next writes reuse its file
+        from the start instead of growing it (best effort)."""
+        with suppress(sqlite3.DatabaseError):
+            self.db.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+
     def close_abandoned_runs(self, now: datetime) -> int:
         """Runs still marked running (their process was killed) are marked so."""
-        with self.db.conn:
+        with self._writing():
             cursor = self.db.conn.execute(
                 "UPDATE runs SET status = 'killed', finished_at = ? WHERE status = 'running'",
                 (_iso(now),),
