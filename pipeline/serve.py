@@ -15,6 +15,7 @@ queries stay). Nothing here touches the network beyond binding the socket.
 from __future__ import annotations
 
 import copy
+import importlib
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -179,8 +180,13 @@ def serve(options: ServeOptions, ready: Callable[[str], None]) -> None:
     allow_sql = options.allow_sql if options.allow_sql is not None else not options.expose
 
     import uvicorn
-    from datasette.app import Datasette
+    from datasette.app import Datasette  # first: it registers Datasette's own plugins
 
+    # Datasette prints every error it answers (a rejected SQL statement, a 404) as a
+    # rich traceback with its locals, ~300 lines on stdout, though the client gets the
+    # error either way. (Imported only now: imported before datasette.app, the module
+    # would register as a plugin before its hook exists, and no error gets an answer.)
+    setattr(importlib.import_module("datasette.handle_exception"), "rich", None)  # noqa: B010
     try:
         ds = Datasette(
             [] if immutable else [str(db)],

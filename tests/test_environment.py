@@ -208,3 +208,37 @@ def test_importing_a_file_that_is_not_a_warc_is_an_input_error(tmp_path: Path) -
     line = one_line(done.stderr)
     assert "not a WARC or ARC file" in line and str(text) in line
     assert query(tmp_path / "news.db", "SELECT count(*) FROM articles") == [(0,)]
+
+
+def test_a_rejected_sql_request_prints_no_traceback(tmp_path: Path) -> None:
+    import signal
+    import urllib.parse
+
+    from .browse_helpers import STORIES, build_archive, cli_env
+    from .test_serve import get
+
+    db = build_archive(tmp_path / "news.db", STORIES[:2])
+    out = tmp_path / "stdout.txt"
+    with open(out, "w") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "serve", "--db", str(db), "--port", "0"],
+            env=cli_env(),
+            stdout=stdout,  # where rich printed its tracebacks
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("Serving "), first
+        url = first.split()[1]
+        for sql in ("DELETE FROM articles", "SELECT nope FROM nowhere", "PRAGMA x"):
+            status, body = get(url + ".json?" + urllib.parse.urlencode({"sql": sql}))
+            assert status == 400, body
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        process.wait(timeout=30)
+        process.stderr.close()
+    printed = out.read_text() + rest
+    assert "Traceback" not in printed and "locals" not in printed, printed
+    assert len(printed.splitlines()) <= 3, printed  # at most a line per failed query
+    assert db.exists()
