@@ -182,7 +182,9 @@ class Runner:
                 self._finish(run_id, status, exit_code, report)
         except (StoreError, DiskFullError) as exc:  # the run row is closed as killed, later
             log.info("cannot record the end of run %d: %s", run_id, exc)
-            return report if self.failure is not None else replace(report, failure=str(exc))
+            if self.failure is not None:
+                return report
+            return replace(report, status=f"failed: {_cause(exc)}", exit_code=1, failure=str(exc))
         flagged = health(self.archive, [s.name for s in self.sources], self.timing.utcnow())
         for name, h in flagged.items():
             for reason in h.reasons:
