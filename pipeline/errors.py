@@ -8,7 +8,10 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     ├── UsageError                  a bad command-line value the CLI framework cannot see (exit 2)
     ├── LockHeldError               another run holds the archive's lock (exit 3)
     ├── StoreError                  the archive cannot be opened, migrated or written
-    │   └── QueryError              a malformed full-text query or filter
+    │   ├── QueryError              a malformed full-text query or filter
+    │   └── ArchiveBusyError        another process kept the database locked past the busy timeout
+    ├── DiskFullError               no space left where the archive, captures or lock are (.path)
+    ├── InputError                  an input file is not what the command takes (not a WARC)
     ├── FetchError                  one URL could not be fetched          (.url, .permanent)
     │   ├── TransientFetchError     worth retrying later
     │   │   ├── FetchTimeout
@@ -47,7 +50,7 @@ class NewsarchiveError(Exception):
 class ConfigError(NewsarchiveError):
     """sources.yaml is missing, unreadable or invalid.
 
-    The message names the file and, where known, the source and the key.
+    The message names the file and, where known, the line, the source and the key.
     """
 
     def __init__(
@@ -57,13 +60,17 @@ class ConfigError(NewsarchiveError):
         path: str | None = None,
         source: str | None = None,
         key: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.path = path
         self.source = source
         self.key = key
+        self.line = line
         where = []
         if path:
             where.append(path)
+        if line:
+            where.append(f"line {line}")
         if source:
             where.append(f"source '{source}'")
         if key:
@@ -93,6 +100,30 @@ class StoreError(NewsarchiveError):
 
 class QueryError(StoreError):
     """A search query or filter that SQLite cannot use."""
+
+
+class ArchiveBusyError(StoreError):
+    """Another process held the archive database's write lock (SQLite's) for longer
+    than the busy timeout."""
+
+    def __init__(self, path: str, waited: float) -> None:
+        self.path = path
+        self.waited = waited
+        super().__init__(
+            f"{path}: the archive is locked by another process writing to it (waited {waited:g} s)"
+        )
+
+
+class DiskFullError(NewsarchiveError):
+    """No space left on the device (or quota) of `path`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: disk full (no space left on device)")
+
+
+class InputError(NewsarchiveError):
+    """An input file is not what the command takes (a file that is not a WARC)."""
 
 
 class FetchError(NewsarchiveError):

@@ -20,6 +20,7 @@ one stored first (lower id) gets slug.EXT, the other slug-ID.EXT.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -331,15 +332,40 @@ FORMATS: dict[str, Format] = {
 # --- writing -------------------------------------------------------------------------
 
 
+# The names atomic_file's temporary files have (tempfile.mkstemp: 8 random characters).
+_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def _new_file_mode() -> int:
+    """The mode open() gives a new file: 0666 less the umask (mkstemp makes 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _remove_leftover(path: Path) -> bool:
+    """Remove `path` if it is a temporary file a killed export left behind."""
+    if not _LEFTOVER.fullmatch(path.name) or path.is_symlink() or not path.is_file():
+        return False
+    path.unlink(missing_ok=True)
+    return True
+
+
 @contextmanager
-def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """A file that appears at `path` complete, or not at all."""
+def atomic_file(path: Path, *, tidy: bool = True) -> Iterator[IO[bytes]]:
+    """A file that appears at `path` complete, or not at all, with the mode the umask
+    gives. With `tidy`, temporary files of `path` that a killed export left are
+    removed first."""
     if path.is_dir():
         raise ExportError(f"{path} is a directory; give a file name")
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        if tidy:
+            for old in directory.glob(f".{glob.escape(path.name)}.*.tmp"):
+                _remove_leftover(old)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        os.fchmod(fd, _new_file_mode())
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -382,6 +408,14 @@ class _Tree:
         self.paths: dict[int, str] = self._load_manifest()
         self.owner: dict[str, int] = {p: i for i, p in self.paths.items()}
         self.made: set[Path] = set()  # directories checked and made in this export
+        self.tidy()
+
+    def tidy(self) -> int:
+        """Remove the temporary files a killed export left in the tree."""
+        removed = 0
+        for directory, _dirs, files in os.walk(self.root):  # links are not followed
+            removed += sum(_remove_leftover(Path(directory, name)) for name in files)
+        return removed
 
     def _load_manifest(self) -> dict[int, str]:
         try:
@@ -467,7 +501,7 @@ class _Tree:
             except OSError:
                 pass
         try:
-            with atomic_file(target) as out:
+            with atomic_file(target, tidy=False) as out:
                 out.write(data)
         except OSError as exc:
             raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -3,8 +3,9 @@
 The archive is opened the way Datasette opens a "mutable" file, with SQLite's
 `mode=ro`: nothing can write to it, and stories a cron run adds while the server runs
 show up (`--immutable` would promise SQLite that the file never changes, which is
-untrue while runs append to it and would hide what sits in the WAL). Datasette only
-runs SELECT statements, within a time limit.
+untrue while runs append to it and would hide what sits in the WAL). On read-only
+media, where SQLite cannot make the WAL's side files, it is opened immutable, as
+Archive.open does. Datasette only runs SELECT statements, within a time limit.
 
 Listening on anything but a loopback address needs `expose=True`; an exposed server
 also refuses arbitrary SQL unless `allow_sql` (the tables, facets, search and canned
@@ -14,6 +15,7 @@ queries stay). Nothing here touches the network beyond binding the socket.
 from __future__ import annotations
 
 import copy
+import importlib
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -178,14 +180,21 @@ def serve(options: ServeOptions, ready: Callable[[str], None]) -> None:
     db = options.db
     with Archive.open(db, readonly=True) as archive:  # checks it exists, its version
         tables = queries.table_names(archive)
+        immutable = archive.immutable  # on read-only media: see store/opening.py
     allow_sql = options.allow_sql if options.allow_sql is not None else not options.expose
 
     import uvicorn
-    from datasette.app import Datasette
+    from datasette.app import Datasette  # first: it registers Datasette's own plugins
 
+    # Datasette prints every error it answers (a rejected SQL statement, a 404) as a
+    # rich traceback with its locals, ~300 lines on stdout, though the client gets the
+    # error either way. (Imported only now: imported before datasette.app, the module
+    # would register as a plugin before its hook exists, and no error gets an answer.)
+    setattr(importlib.import_module("datasette.handle_exception"), "rich", None)  # noqa: B010
     try:
         ds = Datasette(
-            [str(db)],
+            [] if immutable else [str(db)],
+            immutables=[str(db)] if immutable else [],
             metadata=metadata(db, tables, allow_sql=allow_sql),
             settings=SETTINGS,
             cors=False,

@@ -287,3 +287,81 @@ def test_the_shipped_sources_yaml_is_valid() -> None:
     assert len(config.sources) >= 5
     assert all(s.feeds and s.language for s in config.sources)
     assert config.archive.name == "news.db"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "sources:\n  - name: a\n    url: https://a.example/\n    url: https://b.example/\n",
+            "not valid YAML at line 4, column 5: duplicate key 'url' (first at line 3)",
+        ),
+        (
+            "fetch:\n  timeout: 5\n  timeout: 10\nsources:\n  - name: a\n"
+            "    url: https://a.example/\n",
+            "line 3, column 3: duplicate key 'timeout' (first at line 2)",
+        ),
+        (
+            "sources: []\nsources:\n  - name: a\n    url: https://a.example/\n",
+            "line 2, column 1: duplicate key 'sources' (first at line 1)",
+        ),
+    ],
+)
+def test_duplicate_keys_are_refused(tmp_path: Path, content: str, message: str) -> None:
+    file = tmp_path / "sources.yaml"
+    file.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        load(file)
+    assert message in str(caught.value)
+
+
+def test_merge_keys_may_be_overridden_without_being_duplicates(tmp_path: Path) -> None:
+    file = tmp_path / "sources.yaml"
+    file.write_text(
+        "sources:\n  - &a {name: a, url: 'https://a.example/', delay: 2}\n"
+        "  - <<: *a\n    name: b\n    delay: 3\n"
+    )
+    config = load(file)
+    assert [(s.name, s.delay) for s in config.sources] == [("a", 2.0), ("b", 3.0)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "sources:\n  - name: one\n    url: https://a.example/\n  - name: two\n"
+            "    url: https://b.example/\n    delay: -1\n",
+            "sources.yaml: line 6: source 'two': key 'delay': must be from 0 to 3600",
+        ),
+        (
+            "fetch:\n  timeout: 5\n  retires: 2\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
+            "sources.yaml: line 3: key 'fetch.retires': unknown key (did you mean 'retries'?)",
+        ),
+        (
+            "sources:\n  - name: a\n    url: https://a.example/\n\n  - name: b\n    delay: 1\n",
+            "sources.yaml: line 5: source 'b': key 'url': is required",
+        ),
+        (
+            "sources:\n  - name: a\n    url: https://a.example/\n  - name: a\n"
+            "    url: https://b.example/\n",
+            "sources.yaml: line 4: source 'a': key 'name': duplicate source name",
+        ),
+        ("archive: 3\nsourcez: []\n", "sources.yaml: line 2: key 'sourcez': unknown key"),
+    ],
+)
+def test_config_errors_name_the_line(tmp_path: Path, content: str, message: str) -> None:
+    file = tmp_path / "sources.yaml"
+    file.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        load(file)
+    assert message in str(caught.value)
+
+
+def test_a_duplicate_key_stops_the_cli_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - name: a\n    url: https://a.example/\n    url: https://b.example/\n"
+    )
+    done = run_cli("run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "duplicate key 'url'" in done.stderr
+    assert not (tmp_path / "archive").exists()

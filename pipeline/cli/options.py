@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline.errors import ConfigError, LockHeldError, NewsarchiveError, QueryError, UsageError
+from pipeline.errors import (
+    ArchiveBusyError,
+    ConfigError,
+    InputError,
+    LockHeldError,
+    NewsarchiveError,
+    QueryError,
+    UsageError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,9 +43,9 @@ def guarded(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, UsageError, QueryError) as exc:
+        except (ConfigError, UsageError, QueryError, InputError) as exc:
             fail(str(exc), EXIT_USAGE)
-        except LockHeldError as exc:
+        except (LockHeldError, ArchiveBusyError) as exc:
             fail(str(exc), EXIT_LOCKED)
         except NewsarchiveError as exc:
             fail(str(exc), EXIT_FAILED)

@@ -197,6 +197,10 @@ def execute(
                     report = asyncio.run(coroutine)
             else:
                 report = asyncio.run(coroutine)
+    if report.failure is not None:  # the machine stopped the run: one line says why
+        click.echo(f"newsarchive: error: {clean_line(report.failure)}", err=True)
+        if quiet:
+            return report
     if as_json:
         click.echo(json_text(report_json(report)))
         return report

@@ -242,6 +242,55 @@ class _Loader(yaml.SafeLoader):
             ) from None
 
 
+class Lined(dict[Any, Any]):
+    """A YAML mapping that knows where it is: `line` of its first key, `lines` of each
+    key (1-based), so config errors can name the line."""
+
+    line: int | None = None
+    lines: dict[Any, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = {}
+
+
+def line_of(mapping: Any, key: Any = None) -> int | None:
+    """The line of `key` in a mapping read from YAML (of the mapping itself when no
+    key is given or the key is not there); None for data not read from a file."""
+    if not isinstance(mapping, Lined):
+        return None
+    return mapping.lines.get(key, mapping.line) if key is not None else mapping.line
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
+    """A mapping as a Lined dict; a key given twice is an error at its second place
+    (YAML requires unique keys; PyYAML would keep the last value silently)."""
+    data = Lined()
+    yield data
+    first: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        key = loader.construct_object(key_node)
+        if key in first:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key '{label(key)}' (first at line {first[key]})",
+                key_node.start_mark,
+            )
+        first[key] = key_node.start_mark.line + 1
+    data.update(loader.construct_mapping(node))
+    data.line = node.start_mark.line + 1
+    data.lines = first
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
 def read_yaml(raw: str) -> Any:
     """yaml.safe_load, raising only yaml.YAMLError or RecursionError (nesting)."""
     return yaml.load(raw, Loader=_Loader)

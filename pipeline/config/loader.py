@@ -146,12 +146,14 @@ def _unknown(key: object, known: Any) -> str:
     return f"unknown key{hint}; known keys: {', '.join(sorted(known))}"
 
 
-def _mapping(value: Any, what: str, path: str, source: str | None = None) -> Mapping[str, Any]:
+def _mapping(
+    value: Any, what: str, path: str, source: str | None = None, line: int | None = None
+) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ConfigError(
-            f"{what} must be a mapping, not {c.show(value)}", path=path, source=source
+            f"{what} must be a mapping, not {c.show(value)}", path=path, source=source, line=line
         )
     return value
 
@@ -166,12 +168,13 @@ def _apply(
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = prefix + c.label(key)
+        line = c.line_of(data, key)
         if key not in table:
-            raise ConfigError(_unknown(key, table), path=path, source=source, key=name)
+            raise ConfigError(_unknown(key, table), path=path, source=source, key=name, line=line)
         try:
             out[key] = table[key](value)
         except ValueError as exc:
-            raise ConfigError(str(exc), path=path, source=source, key=name) from None
+            raise ConfigError(str(exc), path=path, source=source, key=name, line=line) from None
     return out
 
 
@@ -180,30 +183,49 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
     top = _mapping(data, "the file", path)
     for key in top:
         if key not in _TOP:
-            raise ConfigError(_unknown(key, _TOP), path=path, key=c.label(key))
+            raise ConfigError(
+                _unknown(key, _TOP), path=path, key=c.label(key), line=c.line_of(top, key)
+            )
     fetch = FetchSettings(
-        **_apply(_FETCH, _mapping(top.get("fetch"), "fetch", path), path, None, "fetch.")
+        **_apply(
+            _FETCH,
+            _mapping(top.get("fetch"), "fetch", path, None, c.line_of(top, "fetch")),
+            path,
+            None,
+            "fetch.",
+        )
     )
     defaults = _apply(
-        _PER_SOURCE, _mapping(top.get("defaults"), "defaults", path), path, None, "defaults."
+        _PER_SOURCE,
+        _mapping(top.get("defaults"), "defaults", path, None, c.line_of(top, "defaults")),
+        path,
+        None,
+        "defaults.",
     )
     raw_sources = top.get("sources")
     if raw_sources is None or raw_sources == []:
         raise ConfigError("no sources: add a 'sources:' list", path=path, key="sources")
     if not isinstance(raw_sources, list):
-        raise ConfigError(f"must be a list, not {c.show(raw_sources)}", path=path, key="sources")
+        raise ConfigError(
+            f"must be a list, not {c.show(raw_sources)}",
+            path=path,
+            key="sources",
+            line=c.line_of(top, "sources"),
+        )
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_sources):
         given = raw.get("name") if isinstance(raw, dict) else None
         label = given if isinstance(given, str) and given.strip() else f"#{index + 1}"
         label = label if c.label(label) == label else f"#{index + 1}"  # one printable line
-        entry = _mapping(raw, "a source", path, label)
+        entry = _mapping(raw, "a source", path, label, c.line_of(top, "sources"))
         table = {**_SOURCE_ONLY, **_PER_SOURCE}
         values = {**defaults, **_apply(table, entry, path, label)}
         for required in ("name", "url"):
             if required not in values:
-                raise ConfigError("is required", path=path, source=label, key=required)
+                raise ConfigError(
+                    "is required", path=path, source=label, key=required, line=c.line_of(entry)
+                )
         name = values["name"]
         if not _NAME.fullmatch(name):
             raise ConfigError(
@@ -211,12 +233,25 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
                 path=path,
                 source=label,
                 key="name",
+                line=c.line_of(entry, "name"),
             )
         if name in seen:
-            raise ConfigError("duplicate source name", path=path, source=name, key="name")
+            raise ConfigError(
+                "duplicate source name",
+                path=path,
+                source=name,
+                key="name",
+                line=c.line_of(entry, "name"),
+            )
         seen.add(name)
         sources.append(Source(**values))
-    warc_values = _apply(_WARC, _mapping(top.get("warc"), "warc", path), path, None, "warc.")
+    warc_values = _apply(
+        _WARC,
+        _mapping(top.get("warc"), "warc", path, None, c.line_of(top, "warc")),
+        path,
+        None,
+        "warc.",
+    )
     warc_dir = Path(warc_values["dir"]) if "dir" in warc_values else None
     if warc_dir is not None and base_dir is not None and not warc_dir.is_absolute():
         warc_dir = base_dir / warc_dir
@@ -228,12 +263,19 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
     try:
         near = c.number(0.3, 1.0)(top.get("near_duplicate_threshold", 0.7))
     except ValueError as exc:
-        raise ConfigError(str(exc), path=path, key="near_duplicate_threshold") from None
+        raise ConfigError(
+            str(exc),
+            path=path,
+            key="near_duplicate_threshold",
+            line=c.line_of(top, "near_duplicate_threshold"),
+        ) from None
     archive = top.get("archive", DEFAULT_ARCHIVE)
     try:
         archive_path = Path(c.file_path(archive))
     except ValueError as exc:
-        raise ConfigError(str(exc), path=path, key="archive") from None
+        raise ConfigError(
+            str(exc), path=path, key="archive", line=c.line_of(top, "archive")
+        ) from None
     if base_dir is not None and not archive_path.is_absolute():
         archive_path = base_dir / archive_path
     return Config(

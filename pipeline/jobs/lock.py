@@ -9,6 +9,8 @@ reliable).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -16,7 +18,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import LockHeldError, StoreError
+from pipeline.errors import DiskFullError, LockHeldError, NewsarchiveError, StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,12 @@ def _read(fd: int) -> Holder:
     return Holder(pid if isinstance(pid, int) else None, data.get("started"), data.get("hostname"))
 
 
+def _error(path: Path, exc: OSError, doing: str) -> NewsarchiveError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(str(path))
+    return StoreError(f"{path}: {doing} ({exc.strerror or exc})")
+
+
 class RunLock:
     """`with RunLock(db_path, started):` holds the archive's run lock."""
 
@@ -49,11 +57,14 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _error(self.path.parent, exc, "cannot create the archive's folder") from None
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot create the lock file ({exc.strerror})") from None
+            raise _error(self.path, exc, "cannot create the lock file") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -66,17 +77,23 @@ class RunLock:
         if previous.pid is not None:
             self.stale = previous  # its holder died without releasing it
         record = {"pid": os.getpid(), "started": self.started, "hostname": socket.gethostname()}
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, json.dumps(record).encode())
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(record).encode())
+            os.fsync(fd)
+        except OSError as exc:  # a full disk: the run could not write anything either
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise _error(self.path, exc, "cannot write the lock file") from None
         self._fd = fd
         return self
 
     def release(self) -> None:
         if self._fd is None:
             return
-        os.ftruncate(self._fd, 0)  # an empty record: released cleanly
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)  # an empty record: released cleanly
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None

@@ -35,6 +35,7 @@ from pipeline.warc.capture import (
     Payload,
     Truncated,
     WarcWriter,
+    check_warc,
     iter_records,
     payload_of,
     read_capture,
@@ -268,6 +269,9 @@ async def import_warcs(
     max_bytes: int = 10_000_000,
 ) -> ImportReport:
     """Store the HTML responses of WARC files like fetched pages, deduplicated."""
+    paths = list(paths)
+    for path in paths:  # all of them before anything is imported
+        check_warc(path)
     report = ImportReport()
     started = time.monotonic()
     root = archive.path.parent

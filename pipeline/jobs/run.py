@@ -24,7 +24,17 @@ from typing import Any, Protocol
 
 from pipeline.config.loader import Config, Source
 from pipeline.discover.discoverer import discover
-from pipeline.errors import CaptureError, ExtractionError, FetchError, ServerError, UsageError
+from pipeline.errors import (
+    ArchiveBusyError,
+    CaptureError,
+    DiskFullError,
+    ExtractionError,
+    FetchError,
+    NewsarchiveError,
+    ServerError,
+    StoreError,
+    UsageError,
+)
 from pipeline.extract.boilerplate import learn
 from pipeline.extract.workers import ExtractPool, Job
 from pipeline.fetch.fetcher import Fetcher, HostRules
@@ -95,6 +105,7 @@ class Runner:
             for s in self.sources
         }
         self.stop_signal: int | None = None
+        self.failure: NewsarchiveError | None = None  # what stopped the run early
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._started = self.timing.utcnow()
@@ -109,9 +120,17 @@ class Runner:
         self._stopped.set()
         self._wake.set()
 
+    def fail(self, exc: NewsarchiveError) -> None:
+        """The machine failed the run (a capture or the archive cannot be written): the
+        first failure is kept, nothing new starts, pages in flight finish."""
+        if self.failure is None:
+            self.failure = exc
+        self._stopped.set()
+        self._wake.set()
+
     @property
     def stopping(self) -> bool:
-        return self.stop_signal is not None
+        return self.stop_signal is not None or self.failure is not None
 
     async def run(self) -> RunReport:
         started = self._started = self.timing.utcnow()
@@ -126,7 +145,7 @@ class Runner:
         run_id = self.archive.begin_run(
             started, os.getpid(), socket.gethostname(), [s.name for s in self.sources]
         )
-        self._batcher = Batcher(self.archive, run_id, self.timing)
+        self._batcher = Batcher(self.archive, run_id, self.timing, on_failure=self.fail)
         for source in self.sources:
             rules = HostRules(source.delay, source.host_concurrency, source.respect_robots)
             for url in (source.url, *source.feeds, *source.sitemaps, *source.listings):
@@ -142,6 +161,8 @@ class Runner:
             if self.stop_signal is not None
             else (1 if any(c.broken for c in self.counts.values()) else 0)
         )
+        if self.failure is not None:
+            status, exit_code = f"failed: {_cause(self.failure)}", 1
         report = RunReport(
             run_id=run_id,
             status=status,
@@ -157,7 +178,26 @@ class Runner:
             workers_replaced=self.pool.replaced,
             cpu_store=self._batcher.cpu,
             cpu_capture=self.capturer.cpu if self.capturer is not None else 0.0,
+            failure=str(self.failure) if self.failure is not None else None,
         )
+        try:
+            try:
+                self._finish(run_id, status, exit_code, report)
+            except DiskFullError:  # the WAL may have room once checkpointed
+                self.archive.make_room()
+                self._finish(run_id, status, exit_code, report)
+        except (StoreError, DiskFullError) as exc:  # the run row is closed as killed, later
+            log.info("cannot record the end of run %d: %s", run_id, exc)
+            if self.failure is not None:
+                return report
+            return replace(report, status=f"failed: {_cause(exc)}", exit_code=1, failure=str(exc))
+        flagged = health(self.archive, [s.name for s in self.sources], self.timing.utcnow())
+        for name, h in flagged.items():
+            for reason in h.reasons:
+                log.warning("%s is unhealthy: %s", name, reason)
+        return replace(report, health={n: h.reasons for n, h in flagged.items() if h.flags})
+
+    def _finish(self, run_id: int, status: str, exit_code: int, report: RunReport) -> None:
         self.archive.finish_run(
             run_id,
             self.timing.utcnow(),
@@ -171,11 +211,6 @@ class Runner:
             },
             {name: c.as_record() for name, c in self.counts.items()},
         )
-        flagged = health(self.archive, [s.name for s in self.sources], self.timing.utcnow())
-        for name, h in flagged.items():
-            for reason in h.reasons:
-                log.warning("%s is unhealthy: %s", name, reason)
-        return replace(report, health={n: h.reasons for n, h in flagged.items() if h.flags})
 
     def _boilerplate(self, source: Source) -> frozenset[str]:
         """The source's learnt boilerplate lines, learnt again from its latest stories
@@ -198,6 +233,12 @@ class Runner:
     # --- one source -------------------------------------------------------------------
 
     async def _source(self, source: Source) -> None:
+        try:
+            await self._one_source(source)
+        except (StoreError, DiskFullError) as exc:  # the archive cannot be written
+            self.fail(exc)
+
+    async def _one_source(self, source: Source) -> None:
         counts = self.counts[source.name]
         now = self.timing.utcnow()
         revalidate = timedelta(hours=self.config.fetch.revalidate_hours)
@@ -358,8 +399,8 @@ class Runner:
             return None
         try:
             return await capturing
-        except CaptureError as exc:  # the story is still archived, without its capture
-            log.error("%s", exc)
+        except (CaptureError, DiskFullError) as exc:  # stop the run, keep the story
+            self.fail(exc)
             return None
 
     async def _fetch_and_extract(
@@ -440,6 +481,15 @@ class Runner:
                 **common,
             )
         return PageResult(cand, "article", fetched.fetched_at, article=article, **common)
+
+
+def _cause(exc: NewsarchiveError) -> str:
+    """A short cause for the run record."""
+    if isinstance(exc, DiskFullError):
+        return "disk full"
+    if isinstance(exc, ArchiveBusyError):
+        return "archive locked by another process"
+    return "cannot write captures" if isinstance(exc, CaptureError) else "cannot write the archive"
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.errors import DiskFullError, NewsarchiveError, StoreError
 from pipeline.models import PageResult
 from pipeline.store import Archive, Saved
 from pipeline.times import Timing
@@ -75,6 +76,7 @@ class RunReport:
     health: dict[str, list[str]] = field(default_factory=dict)  # unhealthy: reasons
     cpu_store: float = 0.0  # of cpu_main: saving to SQLite
     cpu_capture: float = 0.0  # of cpu_main: writing WARC records
+    failure: str | None = None  # why the run stopped early (disk full, archive busy)
 
     def total(self, name: str) -> int:
         return sum(int(getattr(c, name)) for c in self.sources.values())
@@ -83,10 +85,20 @@ class RunReport:
 class Batcher:
     """Collects page results and saves them in small transactions."""
 
-    def __init__(self, archive: Archive, run_id: int | None, timing: Timing) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        run_id: int | None,
+        timing: Timing,
+        on_failure: Callable[[NewsarchiveError], None] | None = None,
+    ) -> None:
         self.archive = archive
         self.run_id = run_id
         self.timing = timing
+        # A batch the archive cannot take (disk full, locked by another writer) goes to
+        # `on_failure` and is dropped: its URLs stay due for the next run. Without
+        # `on_failure` the error is raised.
+        self.on_failure = on_failure
         self.pending: list[tuple[PageResult, Callable[[Saved], None]]] = []
         self.cpu = 0.0  # CPU seconds spent saving
         self.last = timing.monotonic()
@@ -102,7 +114,14 @@ class Batcher:
             return
         batch, self.pending = self.pending, []
         started = time.thread_time()
-        saved = self.archive.save([r for r, _ in batch], self.run_id)
-        self.cpu += time.thread_time() - started
+        try:
+            saved = self.archive.save([r for r, _ in batch], self.run_id)
+        except (StoreError, DiskFullError) as exc:
+            if self.on_failure is None:
+                raise
+            self.on_failure(exc)
+            return
+        finally:
+            self.cpu += time.thread_time() - started
         for (_, done), outcome in zip(batch, saved, strict=True):
             done(outcome)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,8 @@ import sqlite_utils
 
 from pipeline.errors import StoreError
 from pipeline.models import Article, Candidate, Capture, FeedState, PageResult
-from pipeline.store.schema import SCHEMA_VERSION, migrate
+from pipeline.store import opening
+from pipeline.store.schema import migrate
 from pipeline.text import lsh_keys, similarity
 from pipeline.times import iso as _iso
 from pipeline.times import parse as _parse
@@ -91,51 +93,47 @@ def _json_list(values: Sequence[str]) -> str | None:
 class Archive:
     """One open archive database."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path, *, immutable: bool = False) -> None:
         self.db = db
         self.path = path
+        self.immutable = immutable  # opened with SQLite's immutable=1 (read-only media)
         self.near_threshold = NEAR_DUPLICATE  # see config's near_duplicate_threshold
 
     # --- opening --------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, readonly: bool = False) -> Archive:
-        """Open (creating and migrating unless `readonly`) the archive at `path`."""
+    def open(
+        cls, path: str | Path, *, readonly: bool = False, busy_timeout: float | None = None
+    ) -> Archive:
+        """Open (creating and migrating unless `readonly`) the archive at `path`. A
+        write waits up to `busy_timeout` seconds (default: opening.BUSY_TIMEOUT) for
+        another process's write to end. A read-only open also works where SQLite
+        cannot create its side files (a read-only mount, a snapshot)."""
         file = Path(path)
+        if readonly:
+            db, immutable = opening.open_readonly(file, cls._upgrade)
+            return cls(db, file, immutable=immutable)
         try:
-            if readonly:
-                if not file.exists():
-                    raise StoreError(f"{file}: no archive here (run `newsarchive run` first)")
-                conn = sqlite3.connect(_readonly_uri(file), uri=True)
-                db = sqlite_utils.Database(conn)
-            else:
+            try:
                 file.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite_utils.Database(file)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA foreign_keys=ON")
-                db.conn.execute("PRAGMA busy_timeout=10000")
-                migrate(db)
-            if readonly:
-                db.execute("PRAGMA query_only=ON")
-                if _version(db) < SCHEMA_VERSION:  # upgrade it first, if we may write it
-                    db.conn.close()
-                    cls._upgrade(file)
-                    db = sqlite_utils.Database(sqlite3.connect(_readonly_uri(file), uri=True))
-                    db.execute("PRAGMA query_only=ON")
-                _check_version(db, file)
+            except OSError as exc:
+                raise opening.os_error(
+                    file.parent, exc, "cannot create the archive's folder"
+                ) from None
+            db = sqlite_utils.Database(
+                sqlite3.connect(file, timeout=opening.busy_seconds(busy_timeout))
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrate(db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{file}: cannot open the archive ({exc})") from None
+            raise opening.store_error(file, exc, "cannot open the archive") from None
         return cls(db, file)
 
     @classmethod
     def _upgrade(cls, file: Path) -> None:
-        try:
-            cls.open(file).close()
-        except StoreError as exc:
-            raise StoreError(
-                f"{file}: the archive needs an upgrade this user cannot write ({exc})"
-            ) from None
+        cls.open(file).close()
 
     def close(self) -> None:
         self.db.conn.close()
@@ -145,6 +143,15 @@ class Archive:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def _writing(self, doing: str = "cannot write to the archive") -> Iterator[None]:
+        """One transaction; SQLite's failures as typed errors (busy, disk full)."""
+        try:
+            with self.db.conn:
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise opening.store_error(self.path, exc, doing) from None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         try:
@@ -164,7 +171,7 @@ class Archive:
         ]
         if not rows:
             return 0
-        with self.db.conn:
+        with self._writing():
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO urls (url, source, state, found_on, hint_published,"
@@ -242,7 +249,7 @@ class Archive:
     def save_boilerplate(
         self, source: str, keys: frozenset[str], up_to_id: int, at: datetime
     ) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO boilerplate (source, keys, articles, learnt_at,"
                 " up_to_id) VALUES (?, ?, NULL, ?, ?)",
@@ -295,11 +302,8 @@ class Archive:
         """Record a batch of page results in one transaction."""
         if not results:
             return []
-        try:
-            with self.db.conn:
-                return [self._save_one(r, run_id) for r in results]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot save results ({exc})") from None
+        with self._writing("cannot save results"):
+            return [self._save_one(r, run_id) for r in results]
 
     def _save_one(self, result: PageResult, run_id: int | None) -> Saved:
         cand = result.candidate
@@ -459,7 +463,7 @@ class Archive:
         """Store a re-extraction of a stored story: 'revised' when its text changed
         (the previous text becomes a revision), 'updated' when only metadata changed,
         else 'unchanged'."""
-        with self.db.conn:
+        with self._writing():
             row = self.db.conn.execute(
                 f"SELECT content_hash, minhash, {', '.join(_METADATA)} FROM articles WHERE id = ?",
                 (article_id,),
@@ -582,7 +586,7 @@ class Archive:
         ]
 
     def save_feed_state(self, state: FeedState) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO feeds (url, source, kind, discovered, etag,"
                 " last_modified, checked_at, full_at, status, error, failures, entries)"
@@ -607,7 +611,7 @@ class Archive:
         """Drop discovered feed records of `source` that discovery no longer finds."""
         keep = list(keep)
         marks = ",".join("?" * len(keep)) or "''"
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 f"DELETE FROM feeds WHERE source = ? AND discovered = 1 AND url NOT IN ({marks})",
                 (source, *keep),
@@ -620,7 +624,7 @@ class Archive:
         return (row[0], int(row[1]), row[2]) if row else None
 
     def save_robots(self, origin: str, body: str | None, status: int, fetched_at: str) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO robots (origin, body, status, fetched_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -630,7 +634,7 @@ class Archive:
     # --- runs -----------------------------------------------------------------------
 
     def begin_run(self, started: datetime, pid: int, hostname: str, sources: Sequence[str]) -> int:
-        with self.db.conn:
+        with self._writing():
             cursor = self.db.conn.execute(
                 "INSERT INTO runs (started_at, pid, hostname, status, sources)"
                 " VALUES (?, ?, ?, 'running', ?)",
@@ -647,7 +651,7 @@ class Archive:
         totals: dict[str, int],
         per_source: dict[str, dict[str, Any]],
     ) -> None:
-        with self.db.conn:
+        with self._writing():
             self.db.conn.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, requests = ?,"
                 " articles_new = ?, duplicates = ?, skipped = ?, failed = ?, revised = ?"
@@ -686,29 +690,17 @@ class Archive:
                     ),
                 )
 
+    def make_room(self) -> None:
+        """After a full disk: checkpoint the WAL so that the next writes reuse its file
+        from the start instead of growing it (best effort)."""
+        with suppress(sqlite3.DatabaseError):
+            self.db.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+
     def close_abandoned_runs(self, now: datetime) -> int:
         """Runs still marked running (their process was killed) are marked so."""
-        with self.db.conn:
+        with self._writing():
             cursor = self.db.conn.execute(
                 "UPDATE runs SET status = 'killed', finished_at = ? WHERE status = 'running'",
                 (_iso(now),),
             )
         return cursor.rowcount
-
-
-def _version(db: sqlite_utils.Database) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _readonly_uri(file: Path) -> str:
-    """An SQLite URI opening `file` read-only; as_uri() percent-encodes the path, so a
-    name with ? or # in it opens that file and no other."""
-    return file.resolve().as_uri() + "?mode=ro"
-
-
-def _check_version(db: sqlite_utils.Database, file: Path) -> None:
-    version = _version(db)
-    if version > SCHEMA_VERSION:
-        raise StoreError(f"{file}: archive schema {version} is newer than this newsarchive")
-    if version < SCHEMA_VERSION:
-        raise StoreError(f"{file}: archive schema {version} is old and could not be upgraded")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.errors import QueryError, UsageError
+from pipeline.store import fts
 from pipeline.store.archive import Archive
 from pipeline.times import iso
 
@@ -70,8 +71,9 @@ class Hit:
     language: str | None
     author: str | None
     snippet: str  # with HIGHLIGHT_START/END around matches
-    rank: float
+    rank: int  # 1 for the best match, 2 for the next, ...
     near_duplicate_of: int | None = None
+    score: float | None = None  # relevance (bm25, sign flipped: higher is better)
 
 
 def parse_when(value: str, now: datetime, *, end: bool = False) -> str:
@@ -135,35 +137,71 @@ def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-def _fts_error(exc: sqlite3.OperationalError, query: str) -> QueryError:
-    message = str(exc)
-    message = message.removeprefix("fts5: ")
+def _fts_error(exc: sqlite3.OperationalError | ValueError, query: str) -> QueryError:
+    message = str(exc).removeprefix("fts5: ")
     return QueryError(
         f'bad search query {query!r}: {message} (FTS5 syntax: words, "a phrase", AND, OR, '
         "NOT, prefix*)"
     )
 
 
+def _parse(archive: Archive, query: str) -> tuple[fts.Parsed, str]:
+    """The parsed query and the full-text table it searches."""
+    _utf8(query, "search query")
+    try:
+        parsed = fts.parse(query)
+    except ValueError as exc:
+        raise _fts_error(exc, query) from None
+    if not parsed.cjk:
+        return parsed, "articles_fts"
+    if fts.has_trigram(archive.db):
+        return parsed, "articles_trigram"
+    if parsed.syntax:  # an SQLite without the trigram tokenizer: words only
+        return parsed, "articles_fts"
+    terms = tuple(t for t in query.split() if t)  # every term by a scan
+    return fts.Parsed("", False, True, terms), "articles_trigram"
+
+
 def search(
     archive: Archive, query: str, filters: Filters, limit: int = 20, now: datetime | None = None
 ) -> list[Hit]:
-    """Full-text search over title and text, best matches first (bm25, titles weigh 10x)."""
+    """Full-text search over title and text, best matches first (bm25, titles weigh 10x).
+    How the query is read: fts.py."""
     now = now or datetime.now(UTC)
-    _utf8(query, "search query")
+    parsed, table = _parse(archive, query)
     clauses, params = _where(filters, now)
+    scan, scan_params = fts.scan(parsed.short)
+    clauses, params = scan + clauses, scan_params + params
     where = "".join(f" AND {c}" for c in clauses)
-    sql = (
-        "SELECT a.id, a.title, a.source, a.published, a.url, a.language, a.author,"
-        f" snippet(articles_fts, 1, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', ' … ', 24),"
-        " bm25(articles_fts, 10.0, 1.0) AS rank, a.near_duplicate_of"
-        " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-        f" WHERE articles_fts MATCH ?{where} ORDER BY rank LIMIT ?"
-    )
+    columns = "a.id, a.title, a.source, a.published, a.url, a.language, a.author"
+    if parsed.match:
+        sql = (
+            f"SELECT {columns}, a.near_duplicate_of,"
+            f" snippet({table}, 1, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', ' … ', 24),"
+            f" bm25({table}, 10.0, 1.0) AS rank"
+            f" FROM {table} JOIN articles a ON a.id = {table}.rowid"
+            f" WHERE {table} MATCH ?{where} ORDER BY rank LIMIT ?"
+        )
+        params = [parsed.match, *params, limit]
+    elif parsed.short:  # only terms too short for the trigram index: newest first
+        sql = (
+            f"SELECT {columns}, a.near_duplicate_of, a.text, NULL FROM articles a"
+            f" WHERE {' AND '.join(clauses)} ORDER BY {_DATE} DESC, a.id DESC LIMIT ?"
+        )
+        params = [*params, limit]
+    else:
+        return []  # nothing to look for (an empty query, or punctuation only)
     try:
-        rows = archive.db.execute(sql, [query, *params, limit]).fetchall()
+        rows = archive.db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
         raise _fts_error(exc, query) from None
-    return [Hit(*row) for row in rows]
+    hits = []
+    for number, row in enumerate(rows, 1):
+        marks = (HIGHLIGHT_START, HIGHLIGHT_END)
+        snippet = row[8] if parsed.match else fts.scan_snippet(row[8], parsed.short, *marks)
+        score = fts.score(row[9]) if row[9] is not None else None
+        hits.append(Hit(*row[:7], snippet, number, row[7], score))  # type: ignore[call-arg]
+    return hits
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -234,8 +272,14 @@ def export_rows(
     clauses, params = _where(filters, now)
     cols = ", ".join(f"a.{c}" for c in columns)
     if filters.query:
-        clauses.insert(0, "a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-        params.insert(0, filters.query)
+        parsed, table = _parse(archive, filters.query)
+        scan, scan_params = fts.scan(parsed.short)
+        if parsed.match:
+            scan.insert(0, f"a.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)")
+            scan_params.insert(0, parsed.match)
+        elif not parsed.short:
+            scan.append("0")  # nothing to look for: no story
+        clauses, params = scan + clauses, scan_params + params
     sql = f"SELECT {cols} FROM articles a" + (" WHERE " + " AND ".join(clauses) if clauses else "")
     sql += " ORDER BY a.id"
     try:

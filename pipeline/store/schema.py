@@ -12,12 +12,14 @@ runs again, and completes, on the next open.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
 
 from pipeline.errors import StoreError
+from pipeline.store.fts import CJK_GLOB
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -339,6 +341,60 @@ def _v8_fetch_urls(db: sqlite_utils.Database) -> None:
     _add_columns(db, "urls", {"fetch_url": str})
 
 
+def _cjk(row: str) -> str:
+    """SQL: whether the story `row` (new or old) has CJK text, which the trigram index
+    holds (a plain GLOB, so that any SQLite client writing the archive keeps it)."""
+    glob = CJK_GLOB.replace("'", "''")
+    return f"(coalesce({row}.title, '') GLOB '{glob}' OR {row}.text GLOB '{glob}')"
+
+
+def _v9_trigram(db: sqlite_utils.Database) -> None:
+    """A trigram index of the stories with Chinese, Japanese or Korean text, whose
+    words the word index cannot find (no spaces between them): any substring of three
+    or more characters is found (store/fts.py). Stories without CJK text are left out
+    of it, so an archive without any costs nothing. Built for the existing stories
+    here; triggers keep it up to date. An SQLite without the trigram tokenizer (before
+    3.34) gets no index, and CJK searches scan."""
+    try:
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS articles_trigram USING fts5(title, text,"
+            " content='articles', content_rowid='id', tokenize='trigram')"
+        )
+    except sqlite3.OperationalError as exc:
+        if "tokenize" in str(exc) or "trigram" in str(exc):
+            return
+        raise
+    for name in ("articles_trigram_ai", "articles_trigram_ad", "articles_trigram_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    add = (
+        "INSERT INTO articles_trigram (rowid, title, text)"
+        " SELECT new.id, new.title, new.text WHERE {new}"
+    )
+    remove = (
+        "INSERT INTO articles_trigram (articles_trigram, rowid, title, text)"
+        " SELECT 'delete', old.id, old.title, old.text WHERE {old}"
+    )
+    new, old = _cjk("new"), _cjk("old")
+    db.execute(
+        "CREATE TRIGGER articles_trigram_ai AFTER INSERT ON articles BEGIN"
+        f" {add.format(new=new)}; END"
+    )
+    db.execute(
+        "CREATE TRIGGER articles_trigram_ad AFTER DELETE ON articles BEGIN"
+        f" {remove.format(old=old)}; END"
+    )
+    db.execute(
+        "CREATE TRIGGER articles_trigram_au AFTER UPDATE OF title, text ON articles BEGIN"
+        f" {remove.format(old=old)}; {add.format(new=new)}; END"
+    )
+    # (Re)build for the stories already stored: a migration run again starts afresh.
+    db.execute("INSERT INTO articles_trigram (articles_trigram) VALUES ('delete-all')")
+    db.execute(
+        "INSERT INTO articles_trigram (rowid, title, text) SELECT a.id, a.title, a.text"
+        f" FROM articles a WHERE {_cjk('a')}"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -348,6 +404,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v6_run_indexes,
     _v7_import_files,
     _v8_fetch_urls,
+    _v9_trigram,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

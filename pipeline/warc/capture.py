@@ -11,6 +11,8 @@ it overlaps with fetching and extraction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import io
 import os
 import threading
@@ -31,7 +33,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipeline import __version__
 from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
-from pipeline.errors import CaptureError
+from pipeline.errors import CaptureError, DiskFullError, InputError
 from pipeline.models import Capture, Fetched, find_header
 
 DEFAULT_MAX_FILE = 1_000_000_000
@@ -94,6 +96,7 @@ class WarcWriter:
         self._file: IO[bytes] | None = None
         self._writer: WARCWriter | None = None
         self._name = ""
+        self._path = directory
         self._seq = 0
 
     def _open(self) -> None:
@@ -107,9 +110,12 @@ class WarcWriter:
                 )
                 if not path.exists():
                     break
-            self._file = open(path, "xb")  # noqa: SIM115 - kept open across writes
+            # Unbuffered: a record is written whole or cut off (see _write), and closing
+            # the file never writes what a failed write left in a buffer.
+            self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - kept open
         except OSError as exc:
-            raise CaptureError(f"cannot create a WARC file in {self.directory}: {exc}") from None
+            raise _write_error(self.directory, exc, "cannot create a WARC file in") from None
+        self._path = path
         self._name = os.path.relpath(path, self.root)
         self._writer = WARCWriter(io.BytesIO(), gzip=False)  # makes records; _write writes
         info = self._writer.create_warcinfo_record(
@@ -131,8 +137,16 @@ class WarcWriter:
         packer = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         member = packer.compress(buffer.getvalue()) + packer.flush()
         start = self._file.tell()
-        self._file.write(member)
-        self._file.flush()
+        try:
+            view = memoryview(member)
+            while view:
+                view = view[self._file.write(view) or 0 :]
+        except OSError:
+            # No half record at the end of the file (and the space it took back).
+            with contextlib.suppress(OSError):
+                self._file.truncate(start)
+                self._file.seek(start)
+            raise
         return start, len(member)
 
     def write_response(
@@ -182,7 +196,7 @@ class WarcWriter:
                 offset, length = self._write(response)
                 return Capture(self._name, offset, length)
         except OSError as exc:
-            raise CaptureError(f"cannot write {self._name}: {exc}") from None
+            raise _write_error(self._path, exc, "cannot write") from None
 
     def write(self, fetched: Fetched) -> Capture:
         return self.write_response(
@@ -211,9 +225,17 @@ class WarcWriter:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # unbuffered: nothing is left to write
+                self._file.close()
         self._file = None
         self._writer = None
+
+
+def _write_error(path: Path, exc: OSError, doing: str) -> CaptureError | DiskFullError:
+    """A failed write: DiskFullError when the device (or quota) is full."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(str(path))
+    return CaptureError(f"{doing} {path}: {exc.strerror or exc}")
 
 
 class CaptureThread:
@@ -343,6 +365,21 @@ def warcinfo(out: IO[bytes], filename: str) -> None:
 class Damage:
     offset: int
     error: str
+
+
+# How a WARC or ARC file begins: a gzip member, a WARC version line, an ARC header.
+_STARTS = (b"\x1f\x8b", b"WARC/", b"filedesc://")
+
+
+def check_warc(path: Path) -> None:
+    """InputError unless `path` begins as a WARC or ARC file (plain or gzipped) does."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16).lstrip(b"\r\n")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not head.startswith(_STARTS):
+        raise InputError(f"{path}: not a WARC or ARC file")
 
 
 def iter_records(path: Path) -> Iterator[tuple[Any, int] | Damage]:
