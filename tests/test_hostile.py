@@ -950,14 +950,29 @@ def test_a_title_that_tries_path_traversal_stays_inside_the_export(workdir: Path
     db = workdir / "archive" / "news.db"
     titles = {row[0] for row in query(db, "SELECT title FROM articles")}
     assert "../../../../../../tmp/newsarchive-escaped" in titles  # stored as the page said
-    outside = workdir.parent
+    targets = [workdir / "exports" / "deep" / f"export-{fmt}" for fmt in ("txt", "md")]
+    targets[0].parent.mkdir(parents=True)
+    marks = ("escaped", "evil", "authorized_keys", "passwd", "deep", "txt.exe")
 
-    def beside() -> set[Path]:  # what exists next to the workdir, outside it
-        return {p for p in outside.rglob("*") if not p.is_relative_to(workdir)}
+    def beside() -> set[Path]:
+        """What exists in the workdir outside the export targets and the archive, and,
+        next to the workdir (where other tests may be writing at the same time), any
+        file named after what the titles aim at."""
+        mine = {
+            p
+            for p in workdir.rglob("*")
+            if not any(p.is_relative_to(t) for t in targets)
+            and not p.is_relative_to(workdir / "archive")
+        }
+        near = {
+            p
+            for p in workdir.parent.rglob("*")
+            if not p.is_relative_to(workdir) and any(m in p.name for m in marks)
+        }
+        return mine | near
 
     before = beside()
-    for fmt in ("txt", "md"):
-        target = workdir / f"export-{fmt}"
+    for fmt, target in zip(("txt", "md"), targets, strict=True):
         exported = run_cli(
             "export", "--format", fmt, "--output", str(target), "--config", str(config), cwd=workdir
         )
