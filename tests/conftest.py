@@ -15,6 +15,7 @@ import yaml
 
 from pipeline.demo.pages import SiteArticle
 from pipeline.demo.site import NewsSite
+from pipeline.extract.workers import ExtractPool
 from tests.synth import synthetic_articles
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +30,15 @@ def articles() -> list[SiteArticle]:
 def site(articles: list[SiteArticle]) -> Iterator[NewsSite]:
     with NewsSite(articles, "Test Gazette") as served:
         yield served
+
+
+@pytest.fixture(scope="session")
+def extract_pool() -> Iterator[ExtractPool]:
+    """Two extraction workers for the tests that need a working pool, not a fresh one.
+    (The forkserver they come from is started once per test process anyway; tests that
+    use it are best in the xdist group "extract_workers", so that one process starts it.)"""
+    with ExtractPool(2) as pool:
+        yield pool
 
 
 def write_config(

@@ -19,6 +19,7 @@ from pipeline.store.health import health
 from tests.synth import synthetic_articles
 
 from .conftest import REPO, query, run_cli, write_config
+from .gate import HOLD_LIMIT, Gate
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -105,15 +106,21 @@ def test_a_changed_feed_with_a_stale_etag_is_refetched_after_the_revalidation_ag
 
 
 def test_two_concurrent_runs_one_exits_3_naming_the_holder(workdir: Path) -> None:
-    with NewsSite(synthetic_articles(10, seed=4), latency=0.3) as site:
-        config = write_config(
-            workdir, [{"name": "s", "url": site.base + "/"}], defaults={"host_concurrency": 1}
-        )
-        lock = workdir / "archive" / "news.db.lock"
-        first = start_cli("run", "--config", str(config), cwd=workdir)
-        wait_until(lambda: lock.exists() and lock.read_text().strip())
-        holder = json.loads(lock.read_text())
-        second = run_cli("run", "--config", str(config), cwd=workdir)
+    with NewsSite(synthetic_articles(10, seed=4)) as site:
+        # The first run's story pages wait at the gate: it holds the lock until opened.
+        with Gate(site, [a.path for a in site.articles]):
+            config = write_config(
+                workdir,
+                [{"name": "s", "url": site.base + "/"}],
+                fetch={"timeout": HOLD_LIMIT},  # a held page is not a timed-out one
+                defaults={"host_concurrency": 1},
+            )
+            lock = workdir / "archive" / "news.db.lock"
+            first = start_cli("run", "--config", str(config), cwd=workdir)
+            wait_until(lambda: lock.exists() and lock.read_text().strip())
+            holder = json.loads(lock.read_text())
+            second = run_cli("run", "--config", str(config), cwd=workdir)
+            assert first.poll() is None  # still running: the gate is closed
         assert second.returncode == 3
         assert f"pid {first.pid}" in second.stderr and holder["started"] in second.stderr
         assert second.stderr.count("\n") == 1
@@ -132,29 +139,29 @@ def test_a_stale_lock_left_by_a_killed_run_is_taken_over(workdir: Path, site: Ne
     assert lock.read_text() == ""  # released cleanly afterwards
 
 
-STORIES = 40  # at 2 in flight and 0.2 s a page, a run takes ~4 s: signals land mid-run
+STORIES = 40
 
 
-def _interrupt(workdir: Path, signum: int) -> tuple[int, Path, NewsSite]:
-    site = NewsSite(synthetic_articles(STORIES, seed=6), latency=0.2).start()
+def _start_run(workdir: Path, site: NewsSite) -> tuple[subprocess.Popen[str], Path]:
     config = write_config(
         workdir, [{"name": "s", "url": site.base + "/"}], defaults={"host_concurrency": 2}
     )
-    db = workdir / "archive" / "news.db"
-    proc = start_cli("run", "--config", str(config), cwd=workdir)
-    wait_until(lambda: stored_count(db) >= 3)
-    proc.send_signal(signum)
-    proc.communicate(timeout=60)
-    return proc.returncode, config, site
+    return start_cli("run", "--config", str(config), cwd=workdir), config
 
 
 def test_sigterm_finishes_pages_in_flight_records_the_run_and_the_next_run_resumes(
     workdir: Path,
 ) -> None:
-    code, config, site = _interrupt(workdir, signal.SIGTERM)
     db = workdir / "archive" / "news.db"
-    try:
-        assert code == 128 + signal.SIGTERM
+    with NewsSite(synthetic_articles(STORIES, seed=6)) as site:
+        # Three stories pass, the next ones wait at the gate: the signal lands mid-run,
+        # with pages in flight; opening the gate lets them finish.
+        with Gate(site, [a.path for a in site.articles], free=3) as gate:
+            proc, config = _start_run(workdir, site)
+            gate.wait_held(1)
+            proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM
         stored = stored_count(db)
         assert 3 <= stored < STORIES
         assert query(db, "SELECT status, exit_code FROM runs") == [("interrupted", 143)]
@@ -165,17 +172,21 @@ def test_sigterm_finishes_pages_in_flight_records_the_run_and_the_next_run_resum
         assert stored_count(db) == STORIES
         urls = query(db, "SELECT url FROM articles")
         assert len(urls) == len(set(urls)) == STORIES
-    finally:
-        site.stop()
 
 
 def test_sigkill_at_any_moment_leaves_an_intact_db_and_the_next_run_completes(
     workdir: Path,
 ) -> None:
-    code, config, site = _interrupt(workdir, signal.SIGKILL)
     db = workdir / "archive" / "news.db"
-    try:
-        assert code == -signal.SIGKILL
+    # A run saves what it fetched about once a second: at 2 in flight and 0.2 s a page
+    # it takes ~4 s, so the kill lands mid-run after some pages were saved.
+    with NewsSite(synthetic_articles(STORIES, seed=6), latency=0.2) as site:
+        proc, config = _start_run(workdir, site)
+        wait_until(lambda: stored_count(db) >= 3)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        site.latency = 0  # the next run need not be slow
+        assert proc.returncode == -signal.SIGKILL
         assert query(db, "PRAGMA integrity_check") == [("ok",)]
         assert query(db, "SELECT status FROM runs") == [("running",)]
         saved = {r[0].removeprefix(site.base) for r in query(db, "SELECT url FROM articles")}
@@ -191,8 +202,6 @@ def test_sigkill_at_any_moment_leaves_an_intact_db_and_the_next_run_completes(
         # at the kill may be fetched twice.
         fetched = [p for p in site.paths_seen() if p.startswith("/2026/")]
         assert all(fetched.count(path) == 1 for path in saved)
-    finally:
-        site.stop()
 
 
 def _stats_json(workdir: Path, config: Path) -> dict[str, object]:

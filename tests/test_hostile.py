@@ -844,6 +844,7 @@ def test_hostile_pages_fail_alone_and_the_run_goes_on(workdir: Path) -> None:
     assert frontier[base + "/empty/"][0] in ("skipped", "failed")
 
 
+@pytest.mark.xdist_group("extract_workers")  # with the other tests of this process's forkserver
 def test_extraction_time_and_memory_limits_fail_the_page_not_the_run(
     tmp_path: Path, public: NewsSite
 ) -> None:
@@ -865,7 +866,7 @@ def test_extraction_time_and_memory_limits_fail_the_page_not_the_run(
         "defaults": {"delay": 0, "host_concurrency": 1},
         "sources": [{"name": "limits", "url": base + "/", "feeds": [base + "/limits.xml"]}],
     }
-    pool = ExtractPool(1, timeout=3.0, memory_mb=60)
+    pool = ExtractPool(1, timeout=1.0, memory_mb=60)  # a story takes ~0.05 s in a worker
     started = time.monotonic()
     report, _ = run_in_process(data, tmp_path, pool=pool)
     assert time.monotonic() - started < 60

@@ -16,6 +16,7 @@ from pipeline.demo.site import NewsSite, Request, Response
 from tests.synth import synthetic_articles
 
 from .conftest import query, run_cli, write_config
+from .gate import Gate
 
 CP1252_TEXT = (
     "The café on Quay Road charged £4.50 for a “naïve” espresso — a price that regulars "
@@ -149,7 +150,13 @@ def _config(workdir: Path, site: NewsSite, **fetch: object) -> Path:
                 "feeds": [site.base + "/feed.xml", site.base + "/faults.xml"],
             }
         ],
-        fetch={"timeout": 1, "max_bytes": 2_000_000, "user_agent": "newsarchive-test/1.0", **fetch},
+        # /slow/ answers only after the client gave up: twice (one retry) per run.
+        fetch={
+            "timeout": 0.5,
+            "max_bytes": 2_000_000,
+            "user_agent": "newsarchive-test/1.0",
+            **fetch,
+        },
     )
 
 
@@ -226,7 +233,10 @@ def test_run_archives_the_site_and_survives_every_fault(faulty: FaultySite, work
 
 
 def test_concurrency_reaches_but_never_exceeds_host_concurrency(workdir: Path):
-    with NewsSite(synthetic_articles(16, seed=5), latency=0.05) as site:
+    with NewsSite(synthetic_articles(16, seed=5)) as site:
+        # Each story page waits until three are asked for together: a run that keeps
+        # fewer in flight stalls at the gate, one that sends more has four there at once.
+        Gate(site, [a.path for a in site.articles], batch=3)
         config = write_config(
             workdir, [{"name": "s", "url": site.base + "/"}], defaults={"host_concurrency": 3}
         )

@@ -25,6 +25,9 @@ from .conftest import query, write_config
 NORMAL = article_page(synthetic_articles(1, seed=1)[0], "Site", "http://s.example", [], [])
 GIANT = "<html><body>" + "<p>word " * 400_000 + "</body></html>"  # ~3 MB of paragraphs
 
+# Worker processes come from this test process's forkserver: one xdist worker starts it.
+pytestmark = pytest.mark.xdist_group("extract_workers")
+
 
 def run_jobs(pool: ExtractPool, pages: list[str]) -> list[object]:
     pool.register("s", ExtractOptions())
@@ -42,11 +45,11 @@ def run_jobs(pool: ExtractPool, pages: list[str]) -> list[object]:
     return asyncio.run(go())
 
 
-def test_normal_pages_extract_in_workers_and_report_cpu() -> None:
-    with ExtractPool(2) as pool:
-        results = run_jobs(pool, [NORMAL, NORMAL])
+def test_normal_pages_extract_in_workers_and_report_cpu(extract_pool: ExtractPool) -> None:
+    cpu, replaced = extract_pool.cpu, extract_pool.replaced  # a pool other tests used
+    results = run_jobs(extract_pool, [NORMAL, NORMAL])
     assert all(getattr(r, "title", None) for r in results)
-    assert pool.cpu > 0 and pool.replaced == 0
+    assert extract_pool.cpu > cpu and extract_pool.replaced == replaced
 
 
 def test_a_page_over_the_time_limit_fails_alone() -> None:
@@ -66,9 +69,12 @@ def test_a_page_over_the_memory_limit_fails_alone() -> None:
 
 
 @pytest.mark.parametrize("processes", [0, 1])
-def test_inline_and_worker_extraction_agree(processes: int) -> None:
-    with ExtractPool(processes) as pool:
-        (article,) = run_jobs(pool, [NORMAL])
+def test_inline_and_worker_extraction_agree(processes: int, extract_pool: ExtractPool) -> None:
+    if processes:
+        (article,) = run_jobs(extract_pool, [NORMAL])
+    else:
+        with ExtractPool(0) as pool:
+            (article,) = run_jobs(pool, [NORMAL])
     assert getattr(article, "text", "").startswith(synthetic_articles(1, seed=1)[0].paragraphs[0])
 
 
