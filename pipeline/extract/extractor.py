@@ -20,6 +20,7 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import py3langid
@@ -78,8 +79,26 @@ def _main_text(tree: LexborHTMLParser, url: str, options: ExtractOptions) -> str
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """What each stage made of one page (benchmarks/trafilatura_eval.py attributes
+    gains and losses to stages with it)."""
+
+    extracted: str = ""  # trafilatura's text of the cleaned page
+    lines: tuple[str, ...] = ()  # after the line rules
+    text: str = ""  # the article's text (after any fallback)
+    fallback: str = ""  # why the cleaned text was not kept ("" when it was)
+
+
 def extract(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
     """The article in `html`, or None when the page is not an article (too little text)."""
+    return extract_traced(html, url, options)[0]
+
+
+def extract_traced(
+    html: str, url: str, options: ExtractOptions | None = None
+) -> tuple[Article | None, Trace]:
+    """`extract`, with what each stage produced."""
     options = options or ExtractOptions()
     tree = LexborHTMLParser(html)
     meta = read_metadata(tree, url, options.now)
@@ -88,14 +107,15 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
     preclean(tree, options.drop, options.keep_social_posts)
     raw = _main_text(tree, url, options)
     if not raw:
-        return None
+        return None, Trace()
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate)
     text = "\n\n".join(lines)
+    trace = Trace(extracted=raw, lines=tuple(lines), text=text)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
-        return None
+        return None, trace
     digest, signature = fingerprints(text)
     return Article(
         url=url,
@@ -113,4 +133,4 @@ def extract(html: str, url: str, options: ExtractOptions | None = None) -> Artic
         tags=meta.tags,
         image=meta.image,
         minhash=signature,
-    )
+    ), trace
