@@ -53,7 +53,6 @@ import sys
 import time
 import unicodedata
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +237,9 @@ def stages(
                 hits = snippet_hits(texts[stage], snippets)
                 table[stage][kind] += sum(hits)
                 if kind == "with" and previous is not None:
-                    table[stage]["lost"] += sum(1 for a, b in zip(previous, hits) if a and not b)
-                    table[stage]["gained"] += sum(1 for a, b in zip(previous, hits) if b and not a)
+                    pairs = list(zip(previous, hits, strict=True))
+                    table[stage]["lost"] += sum(1 for a, b in pairs if a and not b)
+                    table[stage]["gained"] += sum(1 for a, b in pairs if b and not a)
                 previous = hits
     table["fallback_pages"] = sum(1 for n in names if ours[n]["fallback"])
     return table
@@ -318,9 +318,7 @@ def table(report: dict[str, Any]) -> str:
     rows.append(f"{'stage':<12}{'with':>7}{'lost':>7}{'gained':>8}{'without':>9}")
     for stage in STAGES:
         st = report["stages"][stage]
-        rows.append(
-            f"{stage:<12}{st['with']:>7}{st['lost']:>7}{st['gained']:>8}{st['without']:>9}"
-        )
+        rows.append(f"{stage:<12}{st['with']:>7}{st['lost']:>7}{st['gained']:>8}{st['without']:>9}")
     rows.append(f"pages falling back: {report['stages']['fallback_pages']}")
     rows.append(f"wall {report['wall_seconds']:.0f}s, cpu {report['cpu_seconds']}")
     return "\n".join(rows)

@@ -15,10 +15,8 @@ from __future__ import annotations
 import codecs
 import io
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
 
@@ -30,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.decode import xml_encodings, xml_label
 from pipeline.errors import DiscoveryError, UnsafeXMLError
-from pipeline.times import iso
+from pipeline.times import normalise
 from pipeline.urls import canonicalize, same_site
 
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
@@ -201,27 +199,6 @@ def sniff(body: bytes) -> DocKind:
     return "sitemap" if head.startswith(b"<?xml") else "html"
 
 
-def iso_date(value: Any) -> str | None:
-    """A date or time.struct_time as ISO 8601 (UTC), None when unusable."""
-    if value is None:
-        return None
-    if isinstance(value, time.struct_time):
-        try:
-            return iso(datetime(*value[:6], tzinfo=UTC))
-        except (ValueError, OverflowError):
-            return None
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.strftime("%Y-%m-%dT%H:%M:%S") if "T" in text else text[:10]
-    return iso(parsed)
-
-
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[Entry]:
     """Entries of an RSS 0.9x/1.0/2.0 or Atom feed, in feed order.
 
@@ -251,7 +228,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
         if canonical is None or canonical in seen:
             continue
         seen.add(canonical)
-        published = iso_date(item.get("published_parsed") or item.get("updated_parsed"))
+        published = normalise(item.get("published_parsed") or item.get("updated_parsed"))
         entries.append(Entry(canonical, published, (item.get("title") or "").strip() or None))
     if not entries and parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
@@ -307,9 +284,9 @@ def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
                 canonical = canonicalize(loc, base=url) if loc else None
                 if canonical is not None:
                     if name == "sitemap":
-                        yield ChildSitemap(canonical, iso_date(lastmod))
+                        yield ChildSitemap(canonical, normalise(lastmod))
                     else:
-                        yield Entry(canonical, iso_date(news_date or lastmod), title or None)
+                        yield Entry(canonical, normalise(news_date or lastmod), title or None)
                 element.clear()
             elif name in ("urlset", "sitemapindex"):
                 element.clear()

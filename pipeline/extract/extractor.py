@@ -19,6 +19,7 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +30,17 @@ from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
-from pipeline.extract.metadata import read_metadata
+from pipeline.extract.metadata import read_metadata, visible_date
 from pipeline.models import Article, ExtractOptions
-from pipeline.text import fingerprints
+from pipeline.text import fingerprints, shingle_set
 from pipeline.urls import canonicalize, same_site
 
-_PROSE_LINE = 60  # characters: shorter blocks are headlines, labels, blurbs
+log = logging.getLogger(__name__)
+
+_PROSE_LINE = 60
+# When trafilatura's text of the cleaned page keeps less than this share of the word
+# 4-grams of its text of the untouched page, cleaning cut the story: fall back.
+_FALLBACK_SHARE = 0.3  # characters: shorter blocks are headlines, labels, blurbs
 # Han, kana and hangul say in one character what alphabets say in about three.
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -58,24 +64,26 @@ def _detect_language(text: str) -> str | None:
     return str(code)
 
 
-def _main_text(tree: LexborHTMLParser, url: str, options: ExtractOptions) -> str:
-    """trafilatura's text of the cleaned page. Its fast mode first; when that keeps less
-    than half of the page's paragraph text, the full mode (which also asks its
-    fallback extractors) gets a chance, and the longer text wins."""
-    page = tree.html or ""
-    settings: dict[str, Any] = {
-        "url": url or None,
-        "favor_recall": True,
-        "include_comments": False,
-        "include_tables": options.include_tables,
-        "output_format": "txt",
-    }
-    text: str = trafilatura.extract(page, fast=True, **settings) or ""
-    paragraphs = sum(len(node.text(deep=True).strip()) for node in tree.css("p"))
-    if len(text) < paragraphs / 2:
-        second: str = trafilatura.extract(page, **settings) or ""
-        if len(second) > len(text):
-            text = second
+def _kept_share(plain: str, cleaned: str) -> float:
+    """The share of `plain`'s word 4-grams that `cleaned` has too."""
+    want = shingle_set(plain)
+    return len(want & shingle_set(cleaned)) / len(want) if want else 1.0
+
+
+def _main_text(page: str, url: str, options: ExtractOptions, **mode: Any) -> str:
+    """trafilatura's text of `page` (its full mode, which asks its second-opinion
+    extractors too, unless `mode` says otherwise)."""
+    text: str = (
+        trafilatura.extract(
+            page,
+            url=url or None,
+            include_comments=False,
+            include_tables=options.include_tables,
+            output_format="txt",
+            **mode,
+        )
+        or ""
+    )
     return text
 
 
@@ -105,12 +113,19 @@ def extract_traced(
     header = header_texts(tree, meta.title)
     canonical = _canonical(tree, url)
     preclean(tree, options.drop, options.keep_social_posts)
-    raw = _main_text(tree, url, options)
+    raw = _main_text(tree.html or "", url, options)
+    plain = _main_text(html, url, options)
+    fallback = ""
+    share = _kept_share(plain, raw) if plain else 1.0
+    if share < _FALLBACK_SHARE:
+        fallback = f"the cleaned page's text keeps {share:.0%} of plain extraction's"
+        log.debug("%s: %s: plain extraction used", url, fallback)
+        raw = plain
     if not raw:
-        return None, Trace()
+        return None, Trace(fallback=fallback)
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate)
     text = "\n\n".join(lines)
-    trace = Trace(extracted=raw, lines=tuple(lines), text=text)
+    trace = Trace(extracted=raw, lines=tuple(lines), text=text, fallback=fallback)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
@@ -125,7 +140,7 @@ def extract_traced(
         title=meta.title,
         authors=meta.authors,
         agencies=meta.agencies,
-        published=meta.published,
+        published=meta.published or visible_date(html, url, options.now),
         modified=meta.modified,
         language=meta.language or _detect_language(text),
         sitename=meta.sitename,

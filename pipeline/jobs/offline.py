@@ -24,7 +24,7 @@ from pipeline.extract.workers import ExtractPool, Job
 from pipeline.jobs.tally import Batcher
 from pipeline.models import Candidate, ExtractOptions, PageResult
 from pipeline.store import Archive, Saved
-from pipeline.times import Timing, parse
+from pipeline.times import Timing, normalise
 from pipeline.times import iso as _iso
 from pipeline.urls import canonicalize, site_of
 from pipeline.warc.capture import (
@@ -42,13 +42,8 @@ _HTML = ("text/html", "application/xhtml+xml")
 
 
 def _warc_date(value: str | None) -> str:
-    """A WARC-Date as our ISO form (seconds precision, UTC)."""
-    if value:
-        try:
-            return _iso(parse(value))
-        except ValueError:
-            pass
-    return _iso(datetime.now(UTC))
+    """A WARC-Date as our ISO form (seconds precision, UTC); now when unreadable."""
+    return normalise(value) or _iso(datetime.now(UTC))
 
 
 class _Flow:
