@@ -111,6 +111,17 @@ def test_sitemaps_news_sitemaps_indexes_and_text() -> None:
     assert sniff(index) == "sitemapindex" and sniff(RSS2) == "feed" and sniff(text) == "text"
 
 
+def test_a_discovery_document_is_html_as_the_shared_sniffer_says() -> None:
+    xhtml = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML'
+        b' 1.0 Strict//EN" "x.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+    )
+    assert sniff(xhtml) == "html"
+    assert sniff(b"\xef\xbb\xbf <!DOCTYPE html><title>x</title>") == "html"
+    # An XML document whose root is not html is no page, though "<head" starts "<header".
+    assert sniff(b'<?xml version="1.0"?><document><header>x</header></document>') == "sitemap"
+
+
 def test_sitemap_streaming_handles_many_urls() -> None:
     body = (
         b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'

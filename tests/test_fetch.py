@@ -248,6 +248,29 @@ def test_non_html_is_skipped_before_reading_the_body() -> None:
     assert getattr(untyped, "status", None) == 200
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "verdict"),
+    [
+        (None, b"<head><title>t</title></head><body><p>x</p></body>", "text/html"),
+        (None, b"\n  <!-- cms --> <html><p>x</p></html>", "text/html"),
+        ("unknown/unknown", b"<!DOCTYPE html><p>x</p>", "text/html"),
+        (None, b"Plain prose that mentions <p> and <html> tags.", "text/plain"),
+        (None, b"<pre>a listing</pre>", "text/plain"),
+        ("text/html", b'<?xml version="1.0"?><rss version="2.0"><channel>', "application/rss+xml"),
+        ("text/html; charset=utf-8", b"<!DOCTYPE html><html><p>x</p></html>", "text/html"),
+    ],
+)
+def test_what_is_html_is_decided_by_the_shared_sniffer(
+    content_type: str | None, body: bytes, verdict: str
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    result, _ = fetch(lambda r: resp(200, content=body, headers=headers), "https://n.example/x")
+    if verdict == "text/html":
+        assert getattr(result, "status", None) == 200, result
+    else:
+        assert isinstance(result, NotHTMLError) and result.content_type == verdict
+
+
 def test_size_cap_applies_to_declared_streamed_and_decompressed_sizes() -> None:
     big = b"<html>" + b"a" * 5000
     declared, _ = fetch(lambda r: html(big.decode()), "https://n.example/a", max_bytes=4096)

@@ -137,6 +137,33 @@ def test_import_warc_from_another_writer_stores_each_article_once(tmp_path: Path
     assert redo["examined"] == 9 and redo["unchanged"] == 9
 
 
+def test_import_tells_html_as_fetch_does_when_a_record_has_no_content_type(
+    tmp_path: Path,
+) -> None:
+    """An untyped record is sniffed by the shared sniffer: a page that starts at <head>
+    (no <html> tag, which HTML allows) is imported, as the fetcher would take it."""
+    arts = synthetic_articles(2, seed=44)
+    warc = tmp_path / "untyped.warc.gz"
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for article in arts:
+            page = pages.article_page(article, "Other Paper", "https://u.example", [], [])
+            body = page[page.index("<head>") :].encode()
+            writer.write_record(
+                writer.create_warc_record(
+                    "https://u.example" + article.path,
+                    "response",
+                    payload=io.BytesIO(body),
+                    length=len(body),
+                    http_headers=StatusAndHeaders("200 OK", [], protocol="HTTP/1.1"),
+                )
+            )
+    db = tmp_path / "news.db"
+    done = run_cli("import-warc", str(warc), "--db", str(db), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["new"] == 2
+
+
 def test_a_truncated_warc_imports_everything_before_the_damage(tmp_path: Path) -> None:
     arts = synthetic_articles(6, seed=43)
     warc = tmp_path / "cut.warc.gz"

@@ -28,6 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.decode import xml_encodings, xml_label
 from pipeline.errors import DiscoveryError, UnsafeXMLError
+from pipeline.sniff import is_html
 from pipeline.times import normalise
 from pipeline.urls import canonicalize, same_site
 
@@ -194,7 +195,7 @@ def sniff(body: bytes) -> DocKind:
         return "feed"
     if head.startswith((b"http://", b"https://")):
         return "text"
-    if b"<html" in head or b"<!doctype html" in head or b"<head" in head:
+    if is_html(body):
         return "html"
     return "sitemap" if head.startswith(b"<?xml") else "html"
 

@@ -38,6 +38,7 @@ from pipeline.errors import (
 )
 from pipeline.fetch.netguard import OPT_IN, Origin
 from pipeline.models import Fetched
+from pipeline.sniff import computed_type, is_html, may_be_html
 from pipeline.times import Timing, iso, parse
 from pipeline.urls import host_of, is_http_url, origin_of
 
@@ -48,8 +49,6 @@ MAX_CRAWL_DELAY = 60.0
 MAX_RETRY_AFTER = 120.0  # longer waits are left to a later run
 ROBOTS_MAX_AGE = timedelta(hours=24)  # RFC 9309: a cached robots.txt is used up to a day
 _REDIRECTS = {301, 302, 303, 307, 308}
-_HTML_TYPES = {"text/html", "application/xhtml+xml"}
-_HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<p")
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +376,7 @@ class Fetcher:
             raise HTTPStatusError(url, status)
         content_type = response.headers.get("content-type", "")
         media = content_type.split(";")[0].strip().lower()
-        if kind == "page" and media and media not in _HTML_TYPES:
+        if kind == "page" and not may_be_html(content_type):
             raise NotHTMLError(url, media)
         limit = MAX_ROBOTS_BYTES if kind == "robots" else self._settings.max_bytes
         declared = response.headers.get("content-length", "")
@@ -386,8 +385,8 @@ class Fetcher:
         raw, body = b"", b""
         if status != 304:
             raw, body = await self._body(response, url, limit, gzip_file)
-        if kind == "page" and not media and not _looks_like_html(body):
-            raise NotHTMLError(url, "")
+        if kind == "page" and not is_html(body, content_type):
+            raise NotHTMLError(url, computed_type(body, content_type))
         return Fetched(
             url=url,
             requested_url=url,
@@ -445,8 +444,3 @@ def _check_address(url: str) -> None:
     host = parsed.raw_host.decode("ascii")
     if ":" not in host and (len(host) > 253 or any(len(x) > 63 for x in host.split("."))):
         raise InvalidURLError(url, f"{host} is too long for a DNS name")
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lower()
-    return any(marker in head for marker in _HTML_SNIFF)

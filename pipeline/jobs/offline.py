@@ -23,6 +23,7 @@ from pipeline.errors import CaptureError, ExtractionError
 from pipeline.extract.workers import ExtractPool, Job
 from pipeline.jobs.tally import Batcher
 from pipeline.models import Candidate, ExtractOptions, PageResult
+from pipeline.sniff import is_html
 from pipeline.store import Archive, Saved
 from pipeline.times import Timing, normalise
 from pipeline.times import iso as _iso
@@ -37,8 +38,6 @@ from pipeline.warc.capture import (
     payload_of,
     read_capture,
 )
-
-_HTML = ("text/html", "application/xhtml+xml")
 
 
 def _warc_date(value: str | None) -> str:
@@ -180,14 +179,6 @@ def source_for(url: str, config: Config | None, given: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", site.lower()).strip("-") or "imported"
 
 
-def _is_html(payload: Payload) -> bool:
-    media = (payload.header("content-type") or "").split(";")[0].strip().lower()
-    if media:
-        return media in _HTML
-    head = payload.body[:1024].lower()
-    return b"<html" in head or b"<!doctype html" in head
-
-
 async def import_warcs(
     paths: Iterable[Path],
     config: Config | None,
@@ -274,7 +265,11 @@ async def import_warcs(
                             report.errors.append(f"{path}: {type(exc).__name__} {exc}")
                             continue
                         url = canonicalize(payload.url)
-                        if url is None or payload.status != 200 or not _is_html(payload):
+                        if (
+                            url is None
+                            or payload.status != 200
+                            or not is_html(payload.body, payload.header("content-type"))
+                        ):
                             report.skipped += 1
                             continue
                         if archive.known([url]):
