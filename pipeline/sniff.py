@@ -157,12 +157,15 @@ _JSONP = re.compile(rb"(?:\xef\xbb\xbf)?[\t\n\r ]*(?:/\*\*/)?[\t\n\r ]*[A-Za-z_$
 def looks_like_json(body: bytes | str) -> bool:
     """Whether a text body is JSON (an object or array) or JSONP (`callback({...})`),
     not a page. JSONP must end with ")" (and maybe ";") to count."""
-    data = body.encode("utf-8", "replace") if isinstance(body, str) else body
-    if not _JSON_START.match(data, 0, RESOURCE_HEADER):
+    if isinstance(body, str):
+        head = body[:RESOURCE_HEADER].encode("utf-8", "replace")
+        ends_call = body.rstrip("\t\n\r ;").endswith(")")
+    else:
+        head = body[:RESOURCE_HEADER]
+        ends_call = body.rstrip(b"\t\n\r ;").endswith(b")")
+    if not _JSON_START.match(head):
         return False
-    if _JSONP.match(data, 0, RESOURCE_HEADER):
-        return data.rstrip(b"\t\n\r ;").endswith(b")")
-    return True
+    return ends_call or not _JSONP.match(head)
 
 
 # --- the standard's algorithms ----------------------------------------------------------
