@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import py3langid
@@ -31,6 +31,7 @@ from selectolax.lexbor import LexborHTMLParser
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
 from pipeline.extract.metadata import read_metadata, visible_date
+from pipeline.extract.story import login_form, not_a_story, not_text
 from pipeline.models import Article, ExtractOptions
 from pipeline.text import fingerprints, shingle_set
 from pipeline.urls import canonicalize, same_site
@@ -40,7 +41,10 @@ log = logging.getLogger(__name__)
 _PROSE_LINE = 60
 # When trafilatura's text of the cleaned page keeps less than this share of the word
 # 4-grams of its text of the untouched page, cleaning cut the story: fall back.
-_FALLBACK_SHARE = 0.3  # characters: shorter blocks are headlines, labels, blurbs
+_FALLBACK_SHARE = 0.3
+_TOO_LITTLE = (
+    "not an article (too little text)"  # characters: shorter blocks are headlines, labels, blurbs
+)
 # Han, kana and hangul say in one character what alphabets say in about three.
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -55,6 +59,11 @@ def _canonical(tree: LexborHTMLParser, url: str) -> str:
         if candidate and same_site(candidate, page):
             return candidate
     return page
+
+
+def _document_title(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("title")
+    return node.text() if node is not None else None
 
 
 def _detect_language(text: str) -> str | None:
@@ -96,6 +105,7 @@ class Trace:
     lines: tuple[str, ...] = ()  # after the line rules
     text: str = ""  # the article's text (after any fallback)
     fallback: str = ""  # why the cleaned text was not kept ("" when it was)
+    skipped: str = ""  # why the page is not a story ("" when it is one)
 
 
 def extract(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
@@ -108,10 +118,14 @@ def extract_traced(
 ) -> tuple[Article | None, Trace]:
     """`extract`, with what each stage produced."""
     options = options or ExtractOptions()
+    reason = not_text(html)
+    if reason is not None:
+        return None, Trace(skipped=reason)
     tree = LexborHTMLParser(html)
     meta = read_metadata(tree, url, options.now)
     header = header_texts(tree, meta.title)
     canonical = _canonical(tree, url)
+    asks_password = login_form(tree)
     preclean(tree, options.drop, options.keep_social_posts)
     raw = _main_text(tree.html or "", url, options)
     plain = _main_text(html, url, options)
@@ -122,7 +136,7 @@ def extract_traced(
         log.debug("%s: %s: plain extraction used", url, fallback)
         raw = plain
     if not raw:
-        return None, Trace(fallback=fallback)
+        return None, Trace(fallback=fallback, skipped=_TOO_LITTLE)
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate)
     text = "\n\n".join(lines)
     trace = Trace(extracted=raw, lines=tuple(lines), text=text, fallback=fallback)
@@ -130,7 +144,10 @@ def extract_traced(
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
-        return None, trace
+        return None, replace(trace, skipped=_TOO_LITTLE)
+    reason = not_a_story(url, text, _document_title(tree), asks_password)
+    if reason is not None:
+        return None, replace(trace, skipped=reason)
     digest, signature = fingerprints(text)
     return Article(
         url=url,

@@ -45,17 +45,24 @@ class Job:
 class Outcome:
     article: Article | None
     cpu: float  # CPU seconds the worker spent on the page
+    reason: str = ""  # why the page is not a story, when `article` is None
 
 
 def extract_bytes(
     body: bytes, encoding: str | None, url: str, options: ExtractOptions
-) -> Article | None:
-    """Decode and extract (what a worker does for each page)."""
+) -> tuple[Article | None, str]:
+    """Decode and extract (what a worker does for each page): the article, or None and
+    why the page is not a story."""
     from pipeline.extract.extractor import (
-        extract,  # imported by workers (preloaded), not by the parent
+        extract_traced,  # imported by workers (preloaded), not by the parent
     )
+    from pipeline.extract.story import not_a_page
 
-    return extract(to_text(body, encoding), url, options)
+    reason = not_a_page(body)
+    if reason is not None:
+        return None, reason
+    article, trace = extract_traced(to_text(body, encoding), url, options)
+    return article, trace.skipped
 
 
 def _with_now(options: ExtractOptions, now: str | None) -> ExtractOptions:
@@ -96,10 +103,10 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int | N
         job: Job = payload
         started = time.process_time()
         try:
-            article = extract_bytes(
+            verdict = extract_bytes(
                 job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
             )
-            reply: tuple[Any, ...] = ("ok", article, time.process_time() - started)
+            reply: tuple[Any, ...] = ("ok", verdict, time.process_time() - started)
         except MemoryError:
             reply = ("crash", "memory limit exceeded", time.process_time() - started)
         except RecursionError:
@@ -188,7 +195,7 @@ class _Slot:
             return WorkerCrashed(job.url, f"extraction worker died (exit code {code})")
         self.pool.add_cpu(cpu)
         if kind == "ok":
-            return Outcome(value, cpu)
+            return Outcome(value[0], cpu, value[1])
         if kind == "crash":
             self.kill()
             self.pool.replaced += 1
@@ -263,10 +270,10 @@ class ExtractPool:
         if self.processes <= 0:
             started = time.process_time()
             options = _with_now(self.options[job.options_key], job.now)
-            article = extract_bytes(job.body, job.encoding, job.url, options)
+            article, reason = extract_bytes(job.body, job.encoding, job.url, options)
             cpu = time.process_time() - started
             self.add_cpu(cpu)
-            return Outcome(article, cpu)
+            return Outcome(article, cpu, reason)
         if not self._slots:  # lazily: a run with nothing new never starts the workers
             async with self._starting:
                 if not self._slots:  # starting processes blocks: not on the event loop

@@ -224,7 +224,13 @@ async def import_warcs(
                 if outcome.article is None:
                     report.skipped += 1
                     batcher.add(
-                        PageResult(cand, "skipped", date, reason="not an article", capture=capture),
+                        PageResult(
+                            cand,
+                            "skipped",
+                            date,
+                            reason=outcome.reason or "not an article",
+                            capture=capture,
+                        ),
                         lambda _: None,
                     )
                     return
