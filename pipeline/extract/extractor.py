@@ -31,7 +31,7 @@ from selectolax.lexbor import LexborHTMLParser
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
 from pipeline.extract.metadata import read_metadata, visible_date
-from pipeline.extract.story import login_form, not_a_story, not_text
+from pipeline.extract.story import not_a_story, not_text
 from pipeline.models import Article, ExtractOptions
 from pipeline.text import fingerprints, shingle_set
 from pipeline.urls import canonicalize, same_site
@@ -42,6 +42,9 @@ _PROSE_LINE = 60
 # When trafilatura's text of the cleaned page keeps less than this share of the word
 # 4-grams of its text of the untouched page, cleaning cut the story: fall back.
 _FALLBACK_SHARE = 0.3
+# Plain extraction (a second trafilatura run) is asked only when the cleaned page's
+# text keeps less than this share of the untouched page's paragraph text (its <p>s).
+_CHECK_SHARE = 0.5
 _TOO_LITTLE = (
     "not an article (too little text)"  # characters: shorter blocks are headlines, labels, blurbs
 )
@@ -102,7 +105,7 @@ class Trace:
     gains and losses to stages with it)."""
 
     extracted: str = ""  # trafilatura's text of the cleaned page
-    lines: tuple[str, ...] = ()  # after the line rules
+    lines: tuple[str, ...] = ()  # after the line rules (of the fallback's text, if any)
     text: str = ""  # the article's text (after any fallback)
     fallback: str = ""  # why the cleaned text was not kept ("" when it was)
     skipped: str = ""  # why the page is not a story ("" when it is one)
@@ -125,12 +128,15 @@ def extract_traced(
     meta = read_metadata(tree, url, options.now)
     header = header_texts(tree, meta.title)
     canonical = _canonical(tree, url)
-    asks_password = login_form(tree)
+    paragraphs = " ".join(node.text(deep=True) for node in tree.css("p"))
     preclean(tree, options.drop, options.keep_social_posts)
-    raw = _main_text(tree.html or "", url, options)
-    plain = _main_text(html, url, options)
-    fallback = ""
-    share = _kept_share(plain, raw) if plain else 1.0
+    raw = cleaned = _main_text(tree.html or "", url, options)
+    fallback = plain = ""
+    share = 1.0
+    if _kept_share(paragraphs, raw) < _CHECK_SHARE:
+        # The text lacks much of what the page's paragraphs say: did cleaning cut it?
+        plain = _main_text(html, url, options)
+        share = _kept_share(plain, raw) if plain else 1.0
     if share < _FALLBACK_SHARE:
         fallback = f"the cleaned page's text keeps {share:.0%} of plain extraction's"
         log.debug("%s: %s: plain extraction used", url, fallback)
@@ -139,13 +145,13 @@ def extract_traced(
         return None, Trace(fallback=fallback, skipped=_TOO_LITTLE)
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate)
     text = "\n\n".join(lines)
-    trace = Trace(extracted=raw, lines=tuple(lines), text=text, fallback=fallback)
+    trace = Trace(extracted=cleaned, lines=tuple(lines), text=text, fallback=fallback)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
         return None, replace(trace, skipped=_TOO_LITTLE)
-    reason = not_a_story(url, text, _document_title(tree), asks_password)
+    reason = not_a_story(url, text, _document_title(tree))
     if reason is not None:
         return None, replace(trace, skipped=reason)
     digest, signature = fingerprints(text)

@@ -4,10 +4,12 @@ Pure; no I/O, no module state. Each check says why a page is not a story:
 - `not_a_page(body)`: the bytes, sniffed as browsers do (pipeline.sniff, WHATWG MIME
   Sniffing, whatever the Content-Type claimed): binary data (random bytes, a gzip
   stream without Content-Encoding, a PDF, an image) or JSON/JSONP;
-- `not_a_story(url, text, ...)`: the page and its extracted text: a site's home
-  page, a login form, a cookie-consent or bot-challenge page standing in for the
-  story. Words (in several languages) only confirm what the page's shape says: such
-  pages are short, and a consent or challenge word in a long story proves nothing.
+- `not_a_story(url, text, title)`: the page and its extracted text: a site's home
+  page, a cookie-consent or bot-challenge page standing in for the story. (A login
+  form is no evidence: many story pages carry one in their header; a page that is only
+  a login form has too little text to be a story.) Words (in several languages) only
+  confirm what the page's shape says: such pages are short, and a consent or challenge
+  word in a long story proves nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +17,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
-
 from pipeline.sniff import HTML_TYPES, computed_type, looks_like_json
 
 # Text a story does not contain: C0 controls other than whitespace, and U+FFFD from
 # bytes that were not text in the decided charset.
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
-_SHORT = 1500  # characters of text: consent, challenge and login pages are short
+_SHORT = 1500  # characters of text: consent and challenge pages are short
 _GATE_WORDS = re.compile(
     r"\b(?:accept|allow|reject|decline|manage|use|uses|akzeptier|verwende|nutze|"
     r"utilis|acept|accett|aceit)\w* (?:all |alle |todas |tous |tutti )?(?:the |les )?cookies|"
@@ -60,20 +60,13 @@ def not_text(html: str) -> str | None:
     return None
 
 
-def login_form(tree: LexborHTMLParser) -> bool:
-    """Whether the page asks for a password (call before cleaning removes forms)."""
-    return tree.css_first("input[type='password' i]") is not None
-
-
-def not_a_story(url: str, text: str, title: str | None, asks_password: bool) -> str | None:
+def not_a_story(url: str, text: str, title: str | None) -> str | None:
     """Why a page at `url` whose story text is `text` is not a story, or None."""
     parts = urlsplit(url)
     if url and parts.path in ("", "/") and not parts.query:
         return "the site's home page, not a story"
     if len(text) >= _SHORT:
         return None
-    if asks_password:
-        return "a login page, not a story"
     if _GATE_WORDS.search(f"{title or ''} {text[:_GATE_HEAD]}"):
         return "a consent or bot-challenge page in place of the story"
     return None
