@@ -13,6 +13,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │   ├── TransientFetchError     worth retrying later
     │   │   ├── FetchTimeout
     │   │   ├── ConnectError        refused, reset, DNS failure
+    │   │   ├── TruncatedError      body cut before its gzip/brotli end or Content-Length
     │   │   └── ServerError         5xx, or 429 (.status, .retry_after)
     │   └── PermanentFetchError     never retried
     │       ├── HTTPStatusError     404, 410 and other 4xx (.status)
@@ -115,6 +116,10 @@ class FetchTimeout(TransientFetchError):
 
 class ConnectError(TransientFetchError):
     pass
+
+
+class TruncatedError(TransientFetchError):
+    """The body ended before its compressed stream or its Content-Length did."""
 
 
 class ServerError(TransientFetchError):
