@@ -23,6 +23,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import py3langid
 import trafilatura
@@ -53,15 +54,26 @@ _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def _canonical(tree: LexborHTMLParser, url: str) -> str:
-    """rel=canonical when it points to the same site, else the fetched URL."""
+    """rel=canonical when it is plausible, else the fetched URL. Plausible: on the same
+    site, and neither the site's root nor a section above the page (a listing: "/news/"
+    for "/news/2024/05/story"), which sites and plugins put on every page."""
     page = canonicalize(url) or url
     node = tree.css_first('link[rel="canonical"][href]')
     href = node.attributes.get("href") if node is not None else None
     if href:
         candidate = canonicalize(href, base=url)
-        if candidate and same_site(candidate, page):
+        if candidate and same_site(candidate, page) and not _listing_of(candidate, page):
             return candidate
     return page
+
+
+def _listing_of(candidate: str, page: str) -> bool:
+    """Whether `candidate` is the root of `page`'s site or a section above `page`."""
+    path = urlsplit(candidate).path.rstrip("/")
+    if urlsplit(candidate).query:
+        return False
+    page_path = urlsplit(page).path.rstrip("/")
+    return not path or (page_path != path and page_path.startswith(path + "/"))
 
 
 def _document_title(tree: LexborHTMLParser) -> str | None:
