@@ -145,8 +145,9 @@ def extract_traced(
     raw = cleaned = _main_text(tree.html or "", url, options)
     fallback = plain = ""
     share = 1.0
-    if _kept_share(paragraphs, raw) < _CHECK_SHARE:
-        # The text lacks much of what the page's paragraphs say: did cleaning cut it?
+    if len(raw) < 2 * options.min_text_length or _kept_share(paragraphs, raw) < _CHECK_SHARE:
+        # Hardly any text, or it lacks much of what the page's paragraphs say: did
+        # cleaning cut the story?
         plain = _main_text(html, url, options)
         share = _kept_share(plain, raw) if plain else 1.0
     if share < _FALLBACK_SHARE:
