@@ -4,6 +4,7 @@ come only from fetching the same address again."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,15 @@ def test_a_revision_comes_from_fetching_the_same_address_again(archive: Archive)
     again = article(url, text=changed, canonical="https://s.example/news/a-story")
     assert stored(archive, url, again) == "revised"
     assert query_one(archive, "SELECT count(*) FROM revisions") == (1,)
+
+
+def test_published_keeps_the_publishers_offset_and_a_utc_form_for_sorting(
+    archive: Archive,
+) -> None:
+    # Issue 12 item 6: converted to UTC, "23:30 on 5 March in New York" became 6 March,
+    # and the local day people cite was lost.
+    url = "https://s.example/news/late"
+    art = replace(article(url), published="2024-03-05T23:30:00-05:00")
+    assert stored(archive, url, art) == "new"
+    row = query_one(archive, "SELECT published, published_utc FROM articles WHERE url = ?", (url,))
+    assert row == ("2024-03-05T23:30:00-05:00", "2024-03-06T04:30:00Z")

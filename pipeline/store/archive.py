@@ -54,7 +54,8 @@ def _story_fields(art: Article) -> dict[str, Any]:
         "author": art.author,
         "authors": _json_list(art.authors),
         "agencies": _json_list(art.agencies),
-        "published": to_utc(art.published),
+        "published": art.published,  # ISO 8601 with the publisher's own offset
+        "published_utc": to_utc(art.published),
         "modified": to_utc(art.modified),
         "language": art.language,
         "sitename": art.sitename,
@@ -187,7 +188,7 @@ class Archive:
         before `checked_by`, newest first, as (id, candidate); page with `below_id`."""
         rows = self.execute(
             "SELECT id, url FROM articles WHERE source = ? AND id < ?"
-            " AND coalesce(published, fetched_at) >= ?"
+            " AND coalesce(published_utc, fetched_at) >= ?"
             " AND coalesce(checked_at, fetched_at) <= ? ORDER BY id DESC LIMIT ?",
             (
                 source,
@@ -488,7 +489,7 @@ class Archive:
             clauses.append(f"source IN ({','.join('?' * len(sources))})")
             params.extend(sources)
         if since:
-            clauses.append("coalesce(published, fetched_at) >= ?")
+            clauses.append("coalesce(published_utc, fetched_at) >= ?")
             params.append(since)
         last = 0
         while True:

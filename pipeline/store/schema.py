@@ -311,6 +311,15 @@ def _v6_run_indexes(db: sqlite_utils.Database) -> None:
     _add_columns(db, "boilerplate", {"up_to_id": int})
 
 
+def _v7_published_utc(db: sqlite_utils.Database) -> None:
+    """`published` keeps the publisher's own UTC offset (the local day people cite);
+    `published_utc` is the same instant in UTC, for filters and sorting. Stories stored
+    before this held `published` in UTC already: it is copied."""
+    _add_columns(db, "articles", {"published_utc": str})
+    db.execute("UPDATE articles SET published_utc = published WHERE published_utc IS NULL")
+    _index(db, "articles", "published_utc")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -318,6 +327,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_read_indexes,
     _v5_minhash,
     _v6_run_indexes,
+    _v7_published_utc,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
