@@ -8,7 +8,7 @@ else hypothesis at a high example count. `benchmarks/fuzz.sh MINUTES` runs them 
 Targets (each takes one byte string; the first bytes choose options):
 
     extract    pipeline.extract.extractor.extract(html, url, ExtractOptions)   -> Article | None
-    worker     decode.decide_encoding + workers.extract_bytes        -> Article | None
+    worker     decode.decide_encoding + workers.extract_bytes        -> (Article | None, reason)
     discovery  feeds.parse_feed / iter_sitemap / feed_links / article_links / sniff /
                robots_sitemaps                                       -> results | DiscoveryError
     urls       urls.canonicalize (+ idempotent, http(s) only, host kept)
@@ -110,8 +110,11 @@ def t_worker(data: bytes) -> None:
     encoding = (
         decide_encoding(body, content_type) if data[:1] != b"\x00" else _pick(data, 1, CHARSETS)
     )
-    result = extract_bytes(body, encoding or None, "https://news.example/a", ExtractOptions())
+    result, reason = extract_bytes(
+        body, encoding or None, "https://news.example/a", ExtractOptions()
+    )
     assert result is None or isinstance(result, Article), type(result)
+    assert (result is None) == bool(reason), reason
 
 
 def t_discovery(data: bytes) -> None:

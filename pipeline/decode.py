@@ -21,6 +21,10 @@ class BadEncoding(Exception):
     """The content-encoding is unknown or the stream is corrupt (internal)."""
 
 
+class Truncated(BadEncoding):
+    """The compressed stream ends before its end marker: the body was cut (internal)."""
+
+
 class _Zlib:
     def __init__(self, wbits: int) -> None:
         self._obj = zlib.decompressobj(wbits)
@@ -45,6 +49,10 @@ class _Zlib:
     def flush(self, limit: int) -> bytes:
         return self._obj.flush(limit + 1) if limit >= 0 else b""
 
+    @property
+    def complete(self) -> bool:
+        return self._obj.eof
+
 
 class _Brotli:
     def __init__(self) -> None:
@@ -62,6 +70,10 @@ class _Brotli:
     def flush(self, limit: int) -> bytes:
         return b""
 
+    @property
+    def complete(self) -> bool:
+        return bool(self._obj.is_finished())
+
 
 class _Identity:
     def feed(self, data: bytes, limit: int) -> bytes:
@@ -69,6 +81,8 @@ class _Identity:
 
     def flush(self, limit: int) -> bytes:
         return b""
+
+    complete = True
 
 
 _Decoder = _Zlib | _Brotli | _Identity
@@ -100,24 +114,30 @@ class BoundedDecoder:
             self._chain.append(_Zlib(16 + zlib.MAX_WBITS))
         self._limit = limit
         self._size = 0
+        self._fed = False
         self._parts: list[bytes] = []
 
     def _room(self) -> int:
         return self._limit - self._size
 
     def feed(self, chunk: bytes) -> None:
+        self._fed = self._fed or bool(chunk)
         data = chunk
         for dec in self._chain:
             data = dec.feed(data, self._room())
         self._add(data)
 
-    def finish(self) -> bytes:
+    def finish(self, *, complete: bool = True) -> bytes:
+        """The decoded body. With `complete`, a compressed stream that ends before its
+        end marker (a body cut short) raises Truncated; an empty body is no stream."""
         data = b""
         for dec in self._chain:  # flush each stage, passing what it held to the next
             if data:
                 data = dec.feed(data, self._room())
             data += dec.flush(self._room())
         self._add(data)
+        if complete and self._fed and not all(dec.complete for dec in self._chain):
+            raise Truncated("the compressed stream ends before its end: the body was cut")
         return b"".join(self._parts)
 
     def _add(self, data: bytes) -> None:
@@ -132,7 +152,7 @@ def gunzip_bounded(data: bytes, limit: int) -> bytes:
     """A whole gzip file inflated with the same cap (for payloads already in memory)."""
     dec = BoundedDecoder(None, limit, gzip_file=True)
     dec.feed(data)
-    return dec.finish()
+    return dec.finish(complete=False)  # a sitemap cut short still lists what it got
 
 
 # --- charsets ----------------------------------------------------------------------
@@ -249,6 +269,25 @@ def _decodes(body: bytes, encoding: str) -> bool:
     return True
 
 
+# A declared charset under which only a handful of byte sequences are invalid is the
+# page's (a stray byte pasted from elsewhere), as browsers read it: those bytes alone
+# are lost. Beyond that, or where most non-ASCII bytes are invalid, it is a mislabel.
+_HANDFUL = 8
+_HANDFUL_SHARE = 0.1  # of the non-ASCII bytes
+
+
+def _declared_fits(body: bytes, encoding: str) -> bool:
+    if _decodes(body, encoding):
+        return True
+    try:
+        errors = body.decode(encoding, errors="replace").count("\ufffd")
+    except LookupError:
+        return False
+    errors -= body.count("\ufffd".encode(encoding)) if encoding == "utf-8" else 0
+    non_ascii = sum(1 for byte in body if byte >= 0x80)
+    return errors <= _HANDFUL and errors <= _HANDFUL_SHARE * non_ascii
+
+
 def _detected(name: str | None) -> str | None:
     """A detector's guess (a Python codec name) as a web codec, or None."""
     if not name:
@@ -268,7 +307,8 @@ def _detected(name: str | None) -> str | None:
 def decide_encoding(body: bytes, content_type: str | None) -> str:
     """The charset to decode `body` with: BOM, then the header, then <meta> or the XML
     declaration, then UTF-8, then detection. A declared charset that the bytes
-    contradict (invalid sequences) is not trusted. Only web (WHATWG) labels count:
+    contradict (more than a handful of invalid sequences) is not trusted; one they
+    contradict only a few times is kept, losing just those bytes. Only web (WHATWG) labels count:
     Windows-1252 stands in for Latin-1/ASCII, and a UTF-16 <meta> means UTF-8, as
     browsers do."""
     bom = _bom(body)
@@ -284,7 +324,7 @@ def decide_encoding(body: bytes, content_type: str | None) -> str:
     else:
         declared.append(xml_declared(head))
     for label in declared:
-        if label and _decodes(body, label):
+        if label and _declared_fits(body, label):
             return label
     if _decodes(body, "utf-8"):
         return "utf-8"

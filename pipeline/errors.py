@@ -17,6 +17,7 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │   │   ├── FetchTimeout
     │   │   ├── ConnectError        refused, reset, DNS failure
     │   │   │   └── HostNotFound    the host's name does not resolve (.host)
+    │   │   ├── TruncatedError      body cut before its gzip/brotli end or Content-Length
     │   │   └── ServerError         5xx, or 429 (.status, .retry_after)
     │   └── PermanentFetchError     never retried
     │       ├── HTTPStatusError     404, 410 and other 4xx (.status)
@@ -166,6 +167,10 @@ class HostNotFound(ConnectError):
     def at(self, url: str) -> HostNotFound:
         """The same failure, for another URL of the host."""
         return HostNotFound(url, self.host, self.detail)
+
+
+class TruncatedError(TransientFetchError):
+    """The body ended before its compressed stream or its Content-Length did."""
 
 
 class ServerError(TransientFetchError):

@@ -124,3 +124,10 @@ def lsh_keys(signature: bytes) -> list[int]:
 def to_signed64(value: int) -> int:
     """SQLite integers are signed 64-bit; store unsigned hashes in that range."""
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def shingle_set(text: str, size: int = 4) -> set[tuple[str, ...]]:
+    """The distinct word `size`-grams of the text's normalised words (for comparing how
+    much of one text another keeps)."""
+    words = normalise(text).split()
+    return {tuple(words[i : i + size]) for i in range(max(1, len(words) - size + 1))}

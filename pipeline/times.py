@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import struct_time
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -30,16 +31,36 @@ def parse(stamp: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def normalise(value: str | struct_time | None, *, utc: bool = True) -> str | None:
+    """The archive's one date normaliser: an ISO 8601 date or time (a struct_time is
+    taken as UTC) in its stored form, None when it is not one.
+
+    With a zone, `utc=True` gives the archive's UTC form ("2026-11-25T09:30:00Z") and
+    `utc=False` keeps the publisher's offset ("2026-11-25T10:30:00+01:00", whole
+    seconds). A time without a zone stays local ("2026-11-25T10:30:00"), a date
+    alone stays a date ("2026-11-25")."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, struct_time):
+            return iso(datetime(*value[:6], tzinfo=UTC))
+        text = value.strip()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        return None
+    if len(text) <= 10:
+        return moment.strftime("%Y-%m-%d")
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc:
+        return iso(moment)
+    return moment.replace(microsecond=0).isoformat()
+
+
 def to_utc(value: str | None) -> str | None:
     """A page's ISO 8601 time with an offset in the archive's UTC form; a date alone, a
     time without a zone, or text that is not a time is kept as it is."""
-    if not value or len(value) <= 10:
-        return value
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return iso(moment) if moment.tzinfo is not None else value
+    return normalise(value) or value
 
 
 _WHEN = Callable[[], datetime]

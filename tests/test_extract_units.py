@@ -67,17 +67,32 @@ def test_clean_lines_drops_the_standfirst_but_not_a_first_paragraph_that_repeats
     assert clean_lines(text, headlines=[headline], header=header) == [dek, *STORY]
 
 
-def test_clean_lines_drops_teasers_promotions_and_credits() -> None:
-    clutter = [
+def test_clean_lines_drops_teasers_and_credits_anywhere_and_promotions_after_the_story() -> None:
+    labels = [  # no sentence of a story: a teaser, a credit, a label
         "READ MORE: Ferry prices to rise in spring",
         "Photo: Jan Novak/Harbour Post",
-        "Get the Harbour Post newsletter delivered to your inbox. Subscribe for £1 a month.",
-        "Follow us on Facebook and Instagram for the latest news.",
         "Advertisement",
         "Ten things to do this weekend [VIDEO]",
     ]
-    text = "\n".join([STORY[0], *clutter, STORY[1], STORY[2]])
+    promotions = [  # sentences, but after the story's last sentence
+        "Get the Harbour Post newsletter delivered to your inbox. Subscribe for £1 a month.",
+        "Follow us on Facebook and Instagram for the latest news.",
+    ]
+    text = "\n".join([STORY[0], *labels, STORY[1], STORY[2], *promotions])
     assert clean_lines(text) == STORY
+
+
+def test_clean_lines_keeps_story_sentences_that_only_contain_clutter_words() -> None:
+    # Issue 12: each of these was cut from a story because it contains trigger words.
+    story = [
+        STORY[0],
+        "Sign-up numbers for the apprenticeship scheme doubled in March, the ministry said.",
+        "Follow the money on Twitter: the fund's own posts show where 4 million euros went.",
+        "Comments by the minister were approved by the committee without a vote on Friday.",
+        "Get the vaccine delivered to care homes first, the union urged the health minister.",
+        STORY[1],
+    ]
+    assert clean_lines("\n".join(story)) == story
 
 
 def test_clean_lines_keeps_tables_quotes_and_lists_of_facts() -> None:
@@ -276,6 +291,36 @@ def test_published_date_order_and_never_in_the_future() -> None:
     assert _meta("", "", url=url, now="2023-01-01").published is None
 
 
+def test_dates_skip_the_epoch_placeholder_and_pre_web_dates_others_contradict() -> None:
+    def head(ld_date: str, meta_date: str) -> str:
+        ld = f'{{"@type": "NewsArticle", "datePublished": "{ld_date}"}}'
+        meta = f'<meta property="article:published_time" content="{meta_date}">'
+        return f'<script type="application/ld+json">{ld}</script>{meta}'
+
+    assert _meta(head("1970-01-01T00:00:00Z", "2021-05-03T10:00:00+02:00")).published == (
+        "2021-05-03T10:00:00+02:00"
+    )
+    assert _meta(head("1900-01-01", "2021-05-03")).published == "2021-05-03"
+    # Nothing else on the page says otherwise: an old date stands (an archived document).
+    assert _meta(head("1989-11-09", "")).published == "1989-11-09"
+    assert _meta(head("1970-01-01", "")).published is None
+
+
+def test_published_keeps_the_publishers_utc_offset() -> None:
+    head = '<meta property="article:published_time" content="2024-03-05T23:30:00-0500">'
+    assert _meta(head).published == "2024-03-05T23:30:00-05:00"
+
+
+def test_a_date_only_written_on_the_page_is_found() -> None:
+    body = (
+        "<article><h1>Reparaturcafé am 31. Januar</h1>"
+        '<p class="date">Veröffentlicht am 27. Januar 2020</p>' + _story_html() + "</article>"
+    )
+    article = extract(_page(body), "https://stadt.example/reparaturcafe")
+    assert article is not None
+    assert article.published == "2020-01-27"
+
+
 def test_language_declared_or_detected() -> None:
     html = '<html lang="pt-BR"><body><article>' + _story_html() + "</article></body></html>"
     article = extract(html, "https://news.example/a")
@@ -297,6 +342,34 @@ def test_language_declared_or_detected() -> None:
 def test_extract_never_raises(fragment: str) -> None:
     html = _page(f"<article><h1>{fragment}</h1><p>{fragment}</p></article>", "<title>x</title>")
     extract(html, "https://news.example/a", ExtractOptions(now="2024-01-01"))
+
+
+def test_extraction_falls_back_when_cleaning_removes_the_story_container() -> None:
+    # Issue 12: pre-cleaning removed the story's container (a clutter word in its class),
+    # and the page's text became the teaser list. Plain extraction keeps the story.
+    story = [
+        "The harbour authority approved 4 new berths on Tuesday, at a cost of 12.5 million"
+        " euros. Work starts in June and should take 18 months, the authority said.",
+        "“It is the largest investment in the port since 1998,” said director Mira Santos,"
+        " who has led the authority since 2015 and oversaw the last expansion.",
+        "Fishermen's groups welcomed the plan but asked for guarantees that the old slipway,"
+        " used by small boats for a century, would stay open during the works.",
+    ]
+    teasers = "".join(
+        f"<li><a href='/s{i}'>Other headline number {i} about something else</a>"
+        f" <span>Short blurb {i}.</span></li>"
+        for i in range(40)
+    )
+    body = (
+        "<h1>Harbour gets four new berths</h1>"
+        "<div class='entry-content subscription-story'>"
+        + "".join(f"<p>{p}</p>" for p in story)
+        + f"</div><ul class='teasers'>{teasers}</ul>"
+    )
+    html = _page(body, "<title>Harbour gets four new berths</title>")
+    article = extract(html, "https://news.example/2024/03/05/harbour")
+    assert article is not None
+    assert article.text.split("\n\n") == story
 
 
 def test_a_header_run_into_the_first_block_is_stripped_and_a_teaser_is_no_article() -> None:

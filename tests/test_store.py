@@ -200,11 +200,11 @@ def test_the_near_duplicate_threshold_is_tunable(tmp_path: Path) -> None:
             assert [r[0] for r in rows] == [None, linked]
 
 
-def test_published_times_are_stored_in_utc(archive: Archive) -> None:
+def test_published_keeps_its_offset_and_published_utc_is_the_instant(archive: Archive) -> None:
+    # Issue 12 item 6: `published` was converted to UTC, losing the publisher's local day.
     stored(archive, "https://a.example/1", article("https://a.example/1"))
-    assert (
-        archive.db.execute("SELECT published FROM articles").fetchone()[0] == "2026-11-02T07:15:00Z"
-    )
+    row = archive.db.execute("SELECT published, published_utc FROM articles").fetchone()
+    assert tuple(row) == ("2026-11-02T08:15:00+01:00", "2026-11-02T07:15:00Z")
 
 
 def test_frontier_pending_newest_first_then_due_retries(archive: Archive) -> None:

@@ -16,10 +16,8 @@ import codecs
 import io
 import json
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
 
@@ -33,7 +31,7 @@ from pipeline.decode import xml_encodings, xml_label
 from pipeline.discover.nesting import MAX_NESTING, nesting_exceeds
 from pipeline.errors import DiscoveryError, UnsafeXMLError
 from pipeline.sniff import is_html
-from pipeline.times import iso
+from pipeline.times import normalise
 from pipeline.urls import canonicalize, same_site, wire_form
 
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
@@ -198,27 +196,6 @@ def sniff(body: bytes) -> DocKind:
     return "sitemap" if head.startswith(b"<?xml") else "html"
 
 
-def iso_date(value: Any) -> str | None:
-    """A date or time.struct_time as ISO 8601 (UTC), None when unusable."""
-    if value is None:
-        return None
-    if isinstance(value, time.struct_time):
-        try:
-            return iso(datetime(*value[:6], tzinfo=UTC))
-        except (ValueError, OverflowError):
-            return None
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.strftime("%Y-%m-%dT%H:%M:%S") if "T" in text else text[:10]
-    return iso(parsed)
-
-
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[Entry]:
     """Entries of an RSS 0.9x/1.0/2.0 or Atom feed, in feed order.
 
@@ -250,7 +227,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
         if canonical is None or canonical in seen:
             continue
         seen.add(canonical)
-        published = iso_date(item.get("published_parsed") or item.get("updated_parsed"))
+        published = normalise(item.get("published_parsed") or item.get("updated_parsed"))
         title = (item.get("title") or "").strip() or None
         entries.append(Entry(canonical, published, title, _as_found(str(link), url, canonical)))
     if not entries and parsed.get("bozo"):
@@ -292,7 +269,7 @@ def parse_json_feed(body: bytes, url: str) -> list[Entry]:
         entries.append(
             Entry(
                 canonical,
-                iso_date(stamp) if isinstance(stamp, str) else None,
+                normalise(stamp) if isinstance(stamp, str) else None,
                 title.strip() or None if isinstance(title, str) else None,
                 _as_found(link or "", url, canonical),
             )
@@ -368,10 +345,10 @@ def iter_sitemap(body: bytes, url: str) -> Iterator[Entry | ChildSitemap]:
                 if loc and canonical is not None:
                     address = _as_found(loc, url, canonical)
                     if name == "sitemap":
-                        yield ChildSitemap(canonical, iso_date(lastmod), address)
+                        yield ChildSitemap(canonical, normalise(lastmod), address)
                     else:
                         yield Entry(
-                            canonical, iso_date(news_date or lastmod), title or None, address
+                            canonical, normalise(news_date or lastmod), title or None, address
                         )
                 element.clear()
             elif name in ("urlset", "sitemapindex"):

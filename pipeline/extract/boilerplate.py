@@ -190,8 +190,10 @@ def _meta_line(line: str, folded: str) -> bool:
     return _date_line(line, folded) or (len(line) < 250 and bool(_CREDIT_LINE_RE.match(line)))
 
 
-def is_clutter(line: str, folded: str | None = None) -> bool:
-    """Whether one line of extracted text is generic page clutter (`folded`: its `fold`)."""
+def structural_clutter(line: str) -> bool:
+    """Whether a line is clutter by its form alone, whatever its words: an image URL, a
+    bare timestamp, a CSS class name, a shortcode, a social post's link card, a teaser
+    tagged [VIDEO], a footer row of short labels."""
     stripped = line.strip(" \t-–—•·|*>")
     if not stripped:
         return True
@@ -201,8 +203,14 @@ def is_clutter(line: str, folded: str | None = None) -> bool:
         return True
     if _SOCIAL_POST_RE.match(stripped) or _TEASER_TAG_RE.match(stripped):
         return True
-    if len(stripped) < 200 and _footer_row(line.strip()):
-        return True
+    return len(stripped) < 200 and _footer_row(line.strip())
+
+
+def worded_clutter(line: str, folded: str | None = None) -> bool:
+    """Whether a line's words are those of clutter ("READ MORE: ...", "Photo: ...",
+    "Subscribe for £1 a month", "Advertisement"). Words only confirm: `clean_lines`
+    removes such a line only where its position or form says it is not the story's."""
+    stripped = line.strip(" \t-–—•·|*>")
     if len(stripped) < 400 and (
         _PREFIX_RE.match(stripped)
         or _CREDIT_RE.match(stripped)
@@ -215,6 +223,20 @@ def is_clutter(line: str, folded: str | None = None) -> bool:
         return True
     folded = fold(stripped) if folded is None else folded
     return not folded or bool(_LINE_RE.match(folded))
+
+
+def is_clutter(line: str, folded: str | None = None) -> bool:
+    """Whether one line is clutter wherever it stands: by its form, or by its words when
+    it is no sentence (a label, a teaser, a credit: nothing a story is made of)."""
+    if structural_clutter(line):
+        return True
+    return not _sentence(line) and worded_clutter(line, folded)
+
+
+def _sentence(line: str) -> bool:
+    """A line of prose: a sentence or more of the story, not a label or a teaser."""
+    stripped = line.strip()
+    return len(stripped) >= 60 and stripped.endswith(SENTENCE_END) and " " in stripped
 
 
 def _footer_row(line: str) -> bool:
@@ -332,9 +354,18 @@ def clean_lines(
     if trace is not None:
         for line in lines[end:]:
             trace.remove(LINES, "related list at the end", line)
+    worded = [worded_clutter(line, fline) for line, fline in zip(lines, folded, strict=True)]
+    # The story's end: its last sentence that no word list flags. After it, a line that
+    # clutter's words flag is clutter even when it is a sentence ("Sign up for our
+    # newsletter to get the latest news."); before it, only when it is no sentence.
+    last = max(
+        (i for i in range(end) if _sentence(lines[i]) and not worded[i]),
+        default=-1,
+    )
     kept: list[str] = []
     skipping_list = False
-    for line, fline in zip(lines[:end], folded[:end], strict=True):
+    for index in range(end):
+        line, fline = lines[index], folded[index]
         if skipping_list and (
             (line.startswith("- ") and _teaser_like(line[2:])) or _keyword_list(line)
         ):
@@ -342,7 +373,11 @@ def clean_lines(
                 trace.remove(LINES, "list after a clutter line", line)
             continue
         skipping_list = False
-        if is_clutter(line, fline) or _heading_line(line, fline):
+        if (
+            structural_clutter(line)
+            or (worded[index] and (index > last or not _sentence(line)))
+            or _heading_line(line, fline)
+        ):
             if trace is not None:
                 trace.remove(LINES, "clutter line (promotion, credit, heading, …)", line)
             skipping_list = True

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import py3langid
 import trafilatura
@@ -30,29 +32,55 @@ from selectolax.lexbor import LexborHTMLParser
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
 from pipeline.extract.explain import Explanation, Trace
-from pipeline.extract.metadata import read_metadata
+from pipeline.extract.metadata import read_metadata, visible_date
 from pipeline.extract.provenance import trace_metadata
+from pipeline.extract.story import not_a_story, not_text
 from pipeline.models import Article, ExtractOptions
-from pipeline.text import fingerprints
+from pipeline.text import fingerprints, shingle_set
 from pipeline.urls import canonicalize, same_site
 
 log = logging.getLogger(__name__)
 
-_PROSE_LINE = 60  # characters: shorter blocks are headlines, labels, blurbs
+_PROSE_LINE = 60
+# When trafilatura's text of the cleaned page keeps less than this share of the word
+# 4-grams of its text of the untouched page, cleaning cut the story: fall back.
+_FALLBACK_SHARE = 0.3
+# Plain extraction (a second trafilatura run) is asked only when the cleaned page's
+# text keeps less than this share of the untouched page's paragraph text (its <p>s).
+_CHECK_SHARE = 0.5
+_TOO_LITTLE = (
+    "not an article (too little text)"  # characters: shorter blocks are headlines, labels, blurbs
+)
 # Han, kana and hangul say in one character what alphabets say in about three.
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def _canonical(tree: LexborHTMLParser, url: str) -> str:
-    """rel=canonical when it points to the same site, else the fetched URL."""
+    """rel=canonical when it is plausible, else the fetched URL. Plausible: on the same
+    site, and neither the site's root nor a section above the page (a listing: "/news/"
+    for "/news/2024/05/story"), which sites and plugins put on every page."""
     page = canonicalize(url) or url
     node = tree.css_first('link[rel="canonical"][href]')
     href = node.attributes.get("href") if node is not None else None
     if href:
         candidate = canonicalize(href, base=url)
-        if candidate and same_site(candidate, page):
+        if candidate and same_site(candidate, page) and not _listing_of(candidate, page):
             return candidate
     return page
+
+
+def _listing_of(candidate: str, page: str) -> bool:
+    """Whether `candidate` is the root of `page`'s site or a section above `page`."""
+    path = urlsplit(candidate).path.rstrip("/")
+    if urlsplit(candidate).query:
+        return False
+    page_path = urlsplit(page).path.rstrip("/")
+    return not path or (page_path != path and page_path.startswith(path + "/"))
+
+
+def _document_title(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("title")
+    return node.text() if node is not None else None
 
 
 def _detect_language(text: str) -> str | None:
@@ -62,37 +90,50 @@ def _detect_language(text: str) -> str | None:
     return str(code)
 
 
-def _main_text(tree: LexborHTMLParser, url: str, options: ExtractOptions) -> str:
-    """trafilatura's text of the cleaned page. Its fast mode first; when that keeps less
-    than half of the page's paragraph text, the full mode (which also asks its
-    fallback extractors) gets a chance, and the longer text wins."""
-    page = tree.html or ""
-    settings: dict[str, Any] = {
-        "url": url or None,
-        "favor_recall": True,
-        "include_comments": False,
-        "include_tables": options.include_tables,
-        "output_format": "txt",
-    }
-    text: str = trafilatura.extract(page, fast=True, **settings) or ""
-    paragraphs = sum(len(node.text(deep=True).strip()) for node in tree.css("p"))
-    if len(text) < paragraphs / 2:
-        second: str = trafilatura.extract(page, **settings) or ""
-        log.debug(
-            "%s: fast extraction kept %d of %d paragraph characters: the full mode kept %d%s",
-            url,
-            len(text),
-            paragraphs,
-            len(second),
-            " (used)" if len(second) > len(text) else "",
+def _kept_share(plain: str, cleaned: str) -> float:
+    """The share of `plain`'s word 4-grams that `cleaned` has too."""
+    want = shingle_set(plain)
+    return len(want & shingle_set(cleaned)) / len(want) if want else 1.0
+
+
+def _main_text(page: str, url: str, options: ExtractOptions, **mode: Any) -> str:
+    """trafilatura's text of `page` (its full mode, which asks its second-opinion
+    extractors too, unless `mode` says otherwise)."""
+    text: str = (
+        trafilatura.extract(
+            page,
+            url=url or None,
+            include_comments=False,
+            include_tables=options.include_tables,
+            output_format="txt",
+            **mode,
         )
-        if len(second) > len(text):
-            text = second
+        or ""
+    )
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """What each stage made of one page (benchmarks/trafilatura_eval.py attributes
+    gains and losses to stages with it)."""
+
+    extracted: str = ""  # trafilatura's text of the cleaned page
+    lines: tuple[str, ...] = ()  # after the line rules (of the fallback's text, if any)
+    text: str = ""  # the article's text (after any fallback)
+    fallback: str = ""  # why the cleaned text was not kept ("" when it was)
+    skipped: str = ""  # why the page is not a story ("" when it is one)
 
 
 def extract(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
     """The article in `html`, or None when the page is not an article (too little text)."""
+    return _extract(html, url, options or ExtractOptions(), None)[0]
+
+
+def extract_traced(
+    html: str, url: str, options: ExtractOptions | None = None
+) -> tuple[Article | None, Stages]:
+    """`extract`, with what each stage produced (the reason a page is not a story)."""
     return _extract(html, url, options or ExtractOptions(), None)
 
 
@@ -102,28 +143,47 @@ def explain(
     """`extract`, and why: what each rule removed and where each metadata value came
     from (see explain.py). The Article is the one `extract` returns."""
     trace = Trace()
-    article = _extract(html, url, options or ExtractOptions(), trace)
+    article, stages = _extract(html, url, options or ExtractOptions(), trace)
+    if stages.skipped and not trace.verdict:
+        trace.verdict = stages.skipped
     return article, trace.freeze()
 
 
-def _extract(html: str, url: str, options: ExtractOptions, trace: Trace | None) -> Article | None:
+def _extract(
+    html: str, url: str, options: ExtractOptions, trace: Trace | None
+) -> tuple[Article | None, Stages]:
+    reason = not_text(html)
+    if reason is not None:
+        log.debug("%s: %s", url, reason)
+        return None, Stages(skipped=reason)
     tree = LexborHTMLParser(html)
     meta = read_metadata(tree, url, options.now)
     if trace is not None:
         trace_metadata(trace, tree, url, meta, options.now)
     header = header_texts(tree, meta.title)
     canonical = _canonical(tree, url)
+    paragraphs = " ".join(node.text(deep=True) for node in tree.css("p"))
     preclean(tree, options.drop, options.keep_social_posts, trace)
-    raw = _main_text(tree, url, options)
+    raw = cleaned = _main_text(tree.html or "", url, options)
+    fallback = plain = ""
+    share = 1.0
+    if len(raw) < 2 * options.min_text_length or _kept_share(paragraphs, raw) < _CHECK_SHARE:
+        # Hardly any text, or it lacks much of what the page's paragraphs say: did
+        # cleaning cut the story?
+        plain = _main_text(html, url, options)
+        share = _kept_share(plain, raw) if plain else 1.0
+    if share < _FALLBACK_SHARE:
+        fallback = f"the cleaned page's text keeps {share:.0%} of plain extraction's"
+        log.debug("%s: %s: plain extraction used", url, fallback)
+        raw = plain
     if trace is not None:
         trace.extracted = raw
     if not raw:
         log.debug("%s: not an article: trafilatura found no main text", url)
-        if trace is not None:
-            trace.verdict = "no main text found on the page"
-        return None
+        return None, Stages(fallback=fallback, skipped=_TOO_LITTLE)
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate, trace)
     text = "\n\n".join(lines)
+    stages = Stages(extracted=cleaned, lines=tuple(lines), text=text, fallback=fallback)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
@@ -140,7 +200,11 @@ def _extract(html: str, url: str, options: ExtractOptions, trace: Trace | None) 
                 f"not an article: {len(text)} characters of text, {prose} in prose lines"
                 f" (at least {options.min_text_length} and {options.min_text_length // 2})"
             )
-        return None
+        return None, replace(stages, skipped=_TOO_LITTLE)
+    reason = not_a_story(url, text, _document_title(tree))
+    if reason is not None:
+        log.debug("%s: %s", url, reason)
+        return None, replace(stages, skipped=reason)
     if trace is not None and not meta.language:
         trace.origin("language", _detect_language(text), "detected from the text")
     digest, signature = fingerprints(text)
@@ -152,7 +216,7 @@ def _extract(html: str, url: str, options: ExtractOptions, trace: Trace | None) 
         title=meta.title,
         authors=meta.authors,
         agencies=meta.agencies,
-        published=meta.published,
+        published=meta.published or visible_date(html, url, options.now),
         modified=meta.modified,
         language=meta.language or _detect_language(text),
         sitename=meta.sitename,
@@ -160,4 +224,4 @@ def _extract(html: str, url: str, options: ExtractOptions, trace: Trace | None) 
         tags=meta.tags,
         image=meta.image,
         minhash=signature,
-    )
+    ), stages

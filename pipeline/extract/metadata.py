@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from htmldate import find_date
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pipeline.extract.boilerplate import words
 from pipeline.extract.credits import split_credits
+from pipeline.times import normalise
 from pipeline.urls import site_of
 
 _ARTICLE_TYPES = re.compile(
@@ -50,6 +52,8 @@ _ISO_DATE = re.compile(
     r"((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
     r"(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?\s*(Z|[+-]\d\d:?\d\d)?)?"
 )
+_EPOCH = "1970-01-01"  # a timestamp of 0: a placeholder, not a publication date
+_WEB_BEGAN = "1991-08-06"  # the first web page: earlier dates are usually placeholders
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
 _JSON_WRAPPER = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
 _BYLINE_SELECTOR = (
@@ -235,24 +239,9 @@ def _strip_site(title: str, sites: list[str]) -> str:
 
 
 def _iso(value: str) -> str | None:
-    """ISO 8601 form of a date string as the page wrote it (no time-zone conversion)."""
+    """ISO 8601 form of a date string as the page wrote it (its UTC offset kept)."""
     match = _ISO_DATE.search(value)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, zone = match.groups()
-    try:
-        date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-    if hour is None:
-        return f"{year}-{month}-{day}"
-    stamp = f"{year}-{month}-{day}T{hour}:{minute}:{second or '00'}"
-    if zone:
-        zone = "+00:00" if zone == "Z" else zone
-        if len(zone) == 5:
-            zone = zone[:3] + ":" + zone[3:]
-        stamp += zone
-    return stamp
+    return normalise(match.group(0), utc=False) if match is not None else None
 
 
 def _not_future(stamp: str, now: str | None) -> bool:
@@ -267,11 +256,29 @@ def _not_future(stamp: str, now: str | None) -> bool:
 
 
 def _first_date(candidates: list[str], now: str | None) -> str | None:
-    for raw in candidates:
-        stamp = _iso(raw)
-        if stamp and _not_future(stamp, now):
-            return stamp
-    return None
+    """The first candidate that is a date, not the Unix epoch (a placeholder), not after
+    `now`, and not before the web began unless no other candidate says otherwise."""
+    stamps = [
+        stamp
+        for raw in candidates
+        if (stamp := _iso(raw)) and stamp[:10] != _EPOCH and _not_future(stamp, now)
+    ]
+    believable = [stamp for stamp in stamps if stamp[:10] >= _WEB_BEGAN]
+    return next(iter(believable or stamps), None)
+
+
+def visible_date(html: str, url: str, now: str | None = None) -> str | None:
+    """The publication date a reader sees on a page that declares none (a dateline like
+    "31. Januar 2022"), found by htmldate (trafilatura's date finder) without its
+    extensive search, which measured worse; None when it finds none."""
+    found = find_date(
+        html,
+        url=url or None,
+        original_date=True,
+        extensive_search=False,
+        max_date=now[:10] if now else None,
+    )
+    return _first_date([found], now) if found else None
 
 
 def _time_elements(tree: LexborHTMLParser) -> list[str]:

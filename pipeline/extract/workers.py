@@ -53,17 +53,24 @@ class Job:
 class Outcome:
     article: Article | None
     cpu: float  # CPU seconds the worker spent on the page
+    reason: str = ""  # why the page is not a story, when `article` is None
 
 
 def extract_bytes(
     body: bytes, encoding: str | None, url: str, options: ExtractOptions
-) -> Article | None:
-    """Decode and extract (what a worker does for each page)."""
+) -> tuple[Article | None, str]:
+    """Decode and extract (what a worker does for each page): the article, or None and
+    why the page is not a story."""
     from pipeline.extract.extractor import (
-        extract,  # imported by workers (preloaded), not by the parent
+        extract_traced,  # imported by workers (preloaded), not by the parent
     )
+    from pipeline.extract.story import not_a_page
 
-    return extract(to_text(body, encoding), url, options)
+    reason = not_a_page(body)
+    if reason is not None:
+        return None, reason
+    article, trace = extract_traced(to_text(body, encoding), url, options)
+    return article, trace.skipped
 
 
 def _with_now(options: ExtractOptions, now: str | None) -> ExtractOptions:
@@ -84,15 +91,15 @@ def _limit_memory(megabytes: int | None) -> None:
 
 
 def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, float]:
-    """Extract one page, as ("ok", article | None, cpu), ("error", reason, cpu) or
+    """Extract one page, as ("ok", (article | None, reason), cpu), ("error", reason, cpu) or
     ("crash", reason, cpu): what a worker replies, and what inline extraction uses, so
     that a page fails the same way whatever the number of workers."""
     started = time.process_time()
     try:
-        article = extract_bytes(
+        verdict = extract_bytes(
             job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
         )
-        return "ok", article, time.process_time() - started
+        return "ok", verdict, time.process_time() - started
     except MemoryError:
         return "crash", "memory limit exceeded", time.process_time() - started
     except RecursionError:
@@ -108,7 +115,8 @@ def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, fl
 def _answer(job: Job, kind: str, value: Any, cpu: float) -> Outcome | ExtractionError:
     """A reply of `_attempt` as the pool hands it over: an Outcome or a typed error."""
     if kind == "ok":
-        return Outcome(value, cpu)
+        article, reason = value
+        return Outcome(article, cpu, reason)
     if kind == "crash":
         return WorkerCrashed(job.url, value)
     return ExtractionError(job.url, value)

@@ -22,7 +22,7 @@ import httpx
 from protego import Protego
 
 from pipeline.config.loader import FetchSettings
-from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encoding
+from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, Truncated, decide_encoding
 from pipeline.errors import (
     BlockedURLError,
     ConnectError,
@@ -37,6 +37,7 @@ from pipeline.errors import (
     ServerError,
     TooLargeError,
     TransientFetchError,
+    TruncatedError,
 )
 from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost, origin_key
 from pipeline.fetch.once import SharedDocuments
@@ -473,9 +474,14 @@ class Fetcher:
                 parts.append(chunk)
                 decoder.feed(chunk)
             raw = b"".join(parts)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and len(raw) < int(declared):
+                raise TruncatedError(url, f"body of {len(raw)} bytes, {declared} announced")
             body = decoder.finish()
         except TooLarge:
             raise TooLargeError(url, limit) from None
+        except Truncated:
+            raise TruncatedError(url, f"{encoding} body cut before its end") from None
         except BadEncoding as exc:
             raise ConnectError(url, f"corrupt {encoding} content: {exc}") from None
         return raw, (raw if body == raw else body)

@@ -26,7 +26,7 @@ from pipeline.jobs.tally import Batcher
 from pipeline.models import Candidate, ExtractOptions, PageResult
 from pipeline.sniff import is_html
 from pipeline.store import Archive, Saved
-from pipeline.times import Timing, parse
+from pipeline.times import Timing, normalise
 from pipeline.times import iso as _iso
 from pipeline.urls import canonicalize, site_of
 from pipeline.warc.capture import (
@@ -43,13 +43,8 @@ from pipeline.warc.capture import (
 
 
 def warc_date(value: str | None) -> str:
-    """A WARC-Date as our ISO form (seconds precision, UTC)."""
-    if value:
-        try:
-            return _iso(parse(value))
-        except ValueError:
-            pass
-    return _iso(datetime.now(UTC))
+    """A WARC-Date as our ISO form (seconds precision, UTC); now when unreadable."""
+    return normalise(value) or _iso(datetime.now(UTC))
 
 
 class _Flow:
@@ -307,7 +302,13 @@ async def import_warcs(
                 if outcome.article is None:
                     report.skipped += 1
                     batcher.add(
-                        PageResult(cand, "skipped", date, reason="not an article", capture=capture),
+                        PageResult(
+                            cand,
+                            "skipped",
+                            date,
+                            reason=outcome.reason or "not an article",
+                            capture=capture,
+                        ),
                         lambda _: None,
                     )
                     return

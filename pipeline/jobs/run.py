@@ -469,7 +469,7 @@ class Runner:
                 cand,
                 "skipped",
                 fetched.fetched_at,
-                reason="not an article (too little text)",
+                reason=outcome.reason or "not an article (too little text)",
                 **common,
             )
         if source.language and article.language and article.language != source.language:

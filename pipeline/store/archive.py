@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,8 @@ def _story_fields(art: Article) -> dict[str, Any]:
         "author": art.author,
         "authors": _json_list(art.authors),
         "agencies": _json_list(art.agencies),
-        "published": to_utc(art.published),
+        "published": art.published,  # ISO 8601 with the publisher's own offset
+        "published_utc": to_utc(art.published),
         "modified": to_utc(art.modified),
         "language": art.language,
         "sitename": art.sitename,
@@ -226,7 +227,7 @@ class Archive:
         before `checked_by`, newest first, as (id, candidate); page with `below_id`."""
         rows = self.execute(
             "SELECT id, url FROM articles WHERE source = ? AND id < ?"
-            " AND coalesce(published, fetched_at) >= ?"
+            " AND coalesce(published_utc, fetched_at) >= ?"
             " AND coalesce(checked_at, fetched_at) <= ? ORDER BY id DESC LIMIT ?",
             (
                 source,
@@ -308,9 +309,10 @@ class Archive:
     def _save_one(self, result: PageResult, run_id: int | None) -> Saved:
         cand = result.candidate
         if result.status == "article" and result.article is not None:
-            saved = self._save_article(result, result.article)
+            art = self._own_identity(result.article)
+            saved = self._save_article(result, art)
             state = "duplicate" if saved.outcome == "duplicate" else "stored"
-            for url in {cand.url, result.final_url, result.article.canonical_url}:
+            for url in {cand.url, result.final_url, art.canonical_url}:
                 if url:
                     self._mark(url, cand, state, result.checked_at, saved.article_id)
             return saved
@@ -377,6 +379,20 @@ class Archive:
             ),
         )
         return Saved(state)
+
+    def _own_identity(self, art: Article) -> Article:
+        """`art`, or `art` under its own address when its canonical is not believable: a
+        different text under a canonical that another fetched address already holds is
+        another story (a site that puts one canonical on many pages), never a revision.
+        Revisions come only from fetching the same address again."""
+        if art.canonical_url == art.url:
+            return art
+        row = self.db.conn.execute(
+            "SELECT url, content_hash FROM articles WHERE canonical_url = ?", (art.canonical_url,)
+        ).fetchone()
+        if row is not None and row[0] != art.url and row[1] != art.content_hash:
+            return replace(art, canonical_url=art.url)
+        return art
 
     def _save_article(self, result: PageResult, art: Article) -> Saved:
         conn = self.db.conn
@@ -503,7 +519,7 @@ class Archive:
             clauses.append(f"source IN ({','.join('?' * len(sources))})")
             params.extend(sources)
         if since:
-            clauses.append("coalesce(published, fetched_at) >= ?")
+            clauses.append("coalesce(published_utc, fetched_at) >= ?")
             params.append(since)
         last = 0
         while True:

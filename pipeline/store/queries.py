@@ -2,7 +2,8 @@
 canned queries `newsarchive serve` offers in Datasette.
 
 Rows stream with fetchmany, so exporting never loads the archive into memory.
-A story's date for filters is `published`, or `fetched_at` where the page gave none.
+A story's date for filters is `published_utc` (the instant of `published`, which keeps
+the publisher's offset), or `fetched_at` where the page gave none.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pipeline.times import iso
 
 HIGHLIGHT_START = "\x02"  # snippet markers; the CLI turns them into styling
 HIGHLIGHT_END = "\x03"
-_DATE = "coalesce(a.published, a.fetched_at)"
+_DATE = "coalesce(a.published_utc, a.fetched_at)"
 CAPTURE_COLUMNS = ("warc_file", "warc_offset", "warc_length")  # exportable, not by default
 ARTICLE_COLUMNS: tuple[str, ...] = (
     "id",

@@ -395,6 +395,15 @@ def _v9_trigram(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_published_utc(db: sqlite_utils.Database) -> None:
+    """`published` keeps the publisher's own UTC offset (the local day people cite);
+    `published_utc` is the same instant in UTC, for filters and sorting. Stories stored
+    before this held `published` in UTC already: it is copied."""
+    _add_columns(db, "articles", {"published_utc": str})
+    db.execute("UPDATE articles SET published_utc = published WHERE published_utc IS NULL")
+    _index(db, "articles", "published_utc")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -405,6 +414,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v7_import_files,
     _v8_fetch_urls,
     _v9_trigram,
+    _v10_published_utc,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
