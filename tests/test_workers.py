@@ -118,14 +118,14 @@ def test_an_inline_run_records_a_raising_page_and_finishes(
     """--workers 0: a page whose extraction raises is a recorded page failure, the
     other pages are stored and the run is finished, as with worker processes."""
     bad = site.articles[0]
-    real = extractor.extract
+    real = extractor.extract_traced  # what extract_bytes calls
 
     def faulty(html: str, url: str, options: ExtractOptions | None = None) -> object:
         if url.endswith(bad.path):
             raise ValueError("injected fault")
         return real(html, url, options)
 
-    monkeypatch.setattr(extractor, "extract", faulty)
+    monkeypatch.setattr(extractor, "extract_traced", faulty)
     config = load(write_config(tmp_path, [{"name": "s", "url": site.base + "/"}]))
     with Archive.open(tmp_path / "news.db") as archive:
         report = asyncio.run(run_archive(config, archive, workers=0))
