@@ -7,14 +7,18 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
    is noted (`clean.header_texts`);
 2. the tree is cleaned (`clean.preclean`: the source's `drop` selectors, scripts and
    embeds, hidden nodes, clutter containers and the blocks under clutter headings);
-3. trafilatura extracts the main text from the cleaned page, with the options that
-   measured best on the development corpora (`favor_recall`; `fast`, i.e. without
-   its second-opinion extractors, unless that loses half of the page's paragraph
-   text; see benchmarks/extraction.py), and without its own metadata pass
-   (htmldate is its slowest part, and the selectolax reading above measured better);
+3. trafilatura extracts the main text from the cleaned page in its full mode (with its
+   second-opinion extractors), without its own metadata pass (htmldate is its slowest
+   part, and the selectolax reading above measured better). When that text is short or
+   lacks half of the page's paragraph text, plain trafilatura on the untouched page is
+   asked too, and its text is used when the cleaned one keeps under 30% of it: cleaning
+   never costs a story (docs/extraction.md);
 4. the text is cleaned line by line (`boilerplate.clean_lines`: headline, standfirst
    and byline at the top, teasers, promotions, credits, a trailing related list,
-   and the source's learnt boilerplate lines).
+   and the source's learnt boilerplate lines);
+5. a page without prose, or one `story.not_a_story` recognises (a home page, a consent
+   or bot-challenge page), is no article: `extract_traced` says why. `explain` also
+   records what each rule removed and where each metadata value came from (`try`).
 """
 
 from __future__ import annotations
