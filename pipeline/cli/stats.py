@@ -73,7 +73,7 @@ def stats(config_path: Path, db: Path | None, fmt: str | None) -> None:
         warc_dir = config.warc_dir(archive.path) if config else archive.path.parent / "warc"
     records = {name: _record(s, checked.get(name), warc_dir) for name, s in per_source.items()}
     if fmt == "json":
-        from pipeline.export import json_text
+        from pipeline.export.formats import json_text
 
         click.echo(json_text(records, indent=2))
         return
