@@ -37,6 +37,7 @@ from typing import Any
 
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.store import Archive, queries
+from pipeline.store.stats import stats as source_stats
 from pipeline.text import content_hash
 
 REPO = Path(__file__).resolve().parents[1]
@@ -259,7 +260,7 @@ def main() -> None:
         if db.exists():
             Archive.open(db).close()  # migrates an archive made by an older newsarchive
             with Archive.open(db, readonly=True) as archive:
-                existing = sum(s.articles for s in queries.stats(archive).values())
+                existing = sum(s.articles for s in source_stats(archive).values())
         if existing != args.articles:
             if existing:
                 sys.exit(f"{db} holds {existing} stories, not {args.articles}")

@@ -313,6 +313,6 @@ def test_vv_shows_debug_detail_that_v_does_not(workdir: Path, site: NewsSite) ->
     # discovery decisions: what was read, what was kept and why
     assert re.search(r"gazette: .* \d+ URLs kept, \d+ left out by the include/exclude", text), text
     # what extraction made of each page
-    assert re.search(r"pipeline\.jobs\.run: gazette: http://\S+: article, \d+ characters", text), (
+    assert re.search(r"pipeline\.jobs\.page: gazette: http://\S+: article, \d+ characters", text), (
         text
     )

@@ -76,7 +76,8 @@ def archive_state(db: Path) -> dict[str, Any]:
 
 def test_embedded_import_does_not_load_dask(tmp_path: Path) -> None:
     code = (
-        "import sys, pipeline.jobs.offline, pipeline.cli.warcs, pipeline.export;"
+        "import sys, pipeline.jobs.offline, pipeline.cli.warcs, pipeline.export.formats,"
+        " pipeline.export.tree;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in"
         " ('dask', 'distributed', 'pyarrow')))"
     )

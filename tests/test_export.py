@@ -18,7 +18,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
-from pipeline.export import guard_formula, safe_name, unguard_formula
+from pipeline.export.formats import guard_formula, unguard_formula
+from pipeline.export.tree import safe_name
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.store import Archive, queries
 from pipeline.text import content_hash

@@ -161,7 +161,7 @@ def show(
     from rich.text import Text
 
     from pipeline.cli.output import stdout
-    from pipeline.export import json_text
+    from pipeline.export.formats import json_text
     from pipeline.store import Archive, queries
 
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
@@ -207,7 +207,7 @@ def _stdout_binary() -> IO[bytes]:
 
 
 def _export_formats() -> list[str]:
-    from pipeline.export import FORMATS
+    from pipeline.export.formats import FORMATS
 
     return list(FORMATS)
 
@@ -283,14 +283,8 @@ def export(
     Re-exporting txt/md into the same directory rewrites only files whose content
     changed; file names are made safe from any title (letters, digits, hyphens).
     """
-    from pipeline.export import (
-        FORMATS,
-        ExportOptions,
-        atomic_file,
-        export_parquet,
-        export_stream,
-        export_tree,
-    )
+    from pipeline.export.formats import FORMATS, ExportOptions, export_parquet, export_stream
+    from pipeline.export.tree import atomic_file, export_tree
     from pipeline.store import Archive, queries
 
     chosen = FORMATS[fmt]

@@ -172,7 +172,7 @@ def changes_command(
     "Updated at" lines and the source's learnt boilerplate do not count as changes.
     Corrections ("Correction:", "An earlier version of this story…", "Korrektur:",
     "Rectificatif", "Corrección:", …) are marked."""
-    from pipeline.export import json_text
+    from pipeline.export.formats import json_text
     from pipeline.jobs.diffs import parse_share
     from pipeline.store import Archive
     from pipeline.store import changes as store_changes
@@ -225,7 +225,7 @@ def changes_command(
 def show_diff(config_path: Path, db: Path | None, id_or_url: str, rev: str, as_json: bool) -> None:
     """`show ID --diff [REV]`: the story's current text against its previous version,
     or against revision REV."""
-    from pipeline.export import json_text
+    from pipeline.export.formats import json_text
     from pipeline.store import Archive, queries
     from pipeline.store import changes as store_changes
 

@@ -149,7 +149,7 @@ def execute(
     from rich.live import Live
 
     from pipeline import times
-    from pipeline.export import json_text
+    from pipeline.export.formats import json_text
     from pipeline.jobs.lock import RunLock
     from pipeline.jobs.run import Runner, run_archive, select_sources
     from pipeline.jobs.tally import SourceCounts

@@ -17,7 +17,7 @@ from pipeline.cli.tables import is_terminal, plain_table, write_records
 if TYPE_CHECKING:
     from pipeline.config.loader import Config
     from pipeline.store.health import SourceHealth
-    from pipeline.store.queries import SourceStats
+    from pipeline.store.stats import SourceStats
 
 HEADS = ("source", "stories", "24h", "7d", "last new", "dup", "pend", "retry", "fail", "skip")
 LEFT = ("source", "last new", "health")
@@ -58,22 +58,23 @@ def stats(config_path: Path, db: Path | None, fmt: str | None) -> None:
     Every source of the config appears, also one that never stored a story, with its
     health flags and the error of its latest run. --nl, --csv and --tsv give one record
     per source; piped without them, the tables are plain, never-truncated lines."""
-    from pipeline.store import Archive, queries
+    from pipeline.store import Archive
+    from pipeline.store import stats as store_stats
     from pipeline.store.health import health
 
     now = datetime.now(UTC)
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         config = _config(config_path)
-        per_source = queries.stats(archive, now)
+        per_source = store_stats.stats(archive, now)
         for name in _configured(config, archive.path):
-            per_source.setdefault(name, queries.SourceStats(name))
+            per_source.setdefault(name, store_stats.SourceStats(name))
         per_source = dict(sorted(per_source.items()))
         checked = health(archive, list(per_source), now)
-        runs = queries.recent_runs(archive, 1)
+        runs = store_stats.recent_runs(archive, 1)
         warc_dir = config.warc_dir(archive.path) if config else archive.path.parent / "warc"
     records = {name: _record(s, checked.get(name), warc_dir) for name, s in per_source.items()}
     if fmt == "json":
-        from pipeline.export import json_text
+        from pipeline.export.formats import json_text
 
         click.echo(json_text(records, indent=2))
         return
@@ -97,7 +98,7 @@ def stats(config_path: Path, db: Path | None, fmt: str | None) -> None:
             notes.append((name, reason))
         if h.last_error and not h.flags:
             notes.append((name, f"its latest run failed: {h.last_error}"))
-    by_month = queries.months(per_source)
+    by_month = store_stats.months(per_source)
     warc_on_disk = (
         sum(f.stat().st_size for f in warc_dir.glob("*.warc*")) if warc_dir.is_dir() else 0
     )

@@ -34,7 +34,7 @@ def plain_table(
 
 
 def _cell(value: Any) -> str:
-    from pipeline.export import guard_formula, json_text
+    from pipeline.export.formats import guard_formula, json_text
 
     if value is None:
         return ""
@@ -51,7 +51,7 @@ def write_records(
     records: Iterable[Mapping[str, Any]], fmt: str, columns: Sequence[str] | None = None
 ) -> None:
     """`records` on stdout as newline-delimited JSON ("nl"), "csv" or "tsv"."""
-    from pipeline.export import json_text
+    from pipeline.export.formats import json_text
 
     out = sys.stdout
     if fmt == "nl":

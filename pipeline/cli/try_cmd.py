@@ -159,7 +159,7 @@ def try_command(
     The page is fetched politely (robots.txt, the address policy), or read from a
     saved file with --html, or from a stored story's capture with --id. Nothing is
     written to the archive."""
-    from pipeline.export import json_text
+    from pipeline.export.formats import json_text
     from pipeline.jobs import preview
     from pipeline.store import Archive
 

@@ -36,7 +36,7 @@ def _config(config_path: Path, db: Path | None) -> tuple[Config | None, Path]:
 
 def _print(report: object, as_json: bool, summary: str) -> None:
     if as_json:
-        from pipeline.export import json_text
+        from pipeline.export.formats import json_text
 
         click.echo(json_text(asdict(report)))  # type: ignore[call-overload]
         return

@@ -2,7 +2,8 @@
 delay, robots.txt, redirects checked hop by hop, retries with backoff and
 Retry-After, conditional GET, size caps after decompression, charset decisions.
 
-Clock, sleep and randomness come in through `Timing`, so tests never sleep.
+robots.py loads and caches a host's robots.txt. Clock, sleep and randomness come in
+through `Timing`, so tests never sleep.
 `Fetcher.for_source` gives the view of the fetcher a source fetches through: its
 requests carry the origins the source opted in to private addresses (see netguard).
 """
@@ -14,8 +15,8 @@ import copy
 import email.utils
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from datetime import UTC, datetime
+from typing import Literal
 from urllib.parse import urljoin
 
 import httpx
@@ -41,19 +42,23 @@ from pipeline.errors import (
 )
 from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost, origin_key
 from pipeline.fetch.once import SharedDocuments
+from pipeline.fetch.robots import (
+    MAX_CRAWL_DELAY,
+    MAX_ROBOTS_BYTES,
+    RobotsCache,
+    load_robots,
+    robots_token,
+)
 from pipeline.models import Fetched
 from pipeline.sniff import computed_type, is_html, may_be_html
-from pipeline.times import Timing, iso, parse
-from pipeline.urls import host_of, is_http_url, origin_of
+from pipeline.times import Timing, iso
+from pipeline.urls import host_of, is_http_url
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["page", "feed", "robots"]
 MAX_REDIRECTS = 10
-MAX_ROBOTS_BYTES = 512_000
-MAX_CRAWL_DELAY = 60.0
 MAX_RETRY_AFTER = 120.0  # longer waits are left to a later run
-ROBOTS_MAX_AGE = timedelta(hours=24)  # RFC 9309: a cached robots.txt is used up to a day
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
@@ -102,18 +107,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-def robots_token(user_agent: str) -> str:
-    """The product token robots.txt groups are matched against ("newsarchive")."""
-    return user_agent.split("/")[0].split()[0] if user_agent.strip() else "*"
-
-
-class RobotsCache(Protocol):
-    """Where robots.txt files are kept between runs (store.Archive)."""
-
-    def robots(self, origin: str) -> tuple[str | None, int, str] | None: ...
-    def save_robots(self, origin: str, body: str | None, status: int, fetched_at: str) -> None: ...
 
 
 class Fetcher:
@@ -222,7 +215,9 @@ class Fetcher:
         host = self._host(url)
         async with host.robots_lock:
             if not host.robots_loaded:
-                host.robots, host.robots_error = await self._load_robots(url)
+                host.robots, host.robots_error = await load_robots(
+                    url, lambda u: self.fetch(u, kind="robots"), self._cache, self._timing.utcnow()
+                )
                 host.robots_loaded = True
                 if host.robots is not None:
                     delay = host.robots.crawl_delay(self._agent)
@@ -234,31 +229,6 @@ class Fetcher:
         if host.robots_error is not None:
             raise host.robots_error
         return host.robots
-
-    async def _load_robots(self, url: str) -> tuple[Protego | None, FetchError | None]:
-        origin = origin_of(url)
-        now = self._timing.utcnow()
-        cached = self._cache.robots(origin) if self._cache is not None else None
-        if cached is not None:
-            body, _status, fetched_at = cached
-            age = now - parse(fetched_at)
-            if age < ROBOTS_MAX_AGE:
-                return (Protego.parse(body) if body is not None else None), None
-        try:
-            fetched = await self.fetch(origin + "/robots.txt", kind="robots")
-        except (HTTPStatusError, NotHTMLError, TooLargeError, RedirectError) as exc:
-            self._remember_robots(origin, None, getattr(exc, "status", 0), now)
-            return None, None  # no usable robots.txt: everything is allowed
-        except HostNotFound as exc:
-            return None, exc  # the host, not its robots.txt, is what is missing
-        except TransientFetchError as exc:
-            return None, TransientFetchError(url, f"robots.txt unavailable ({exc.reason})")
-        self._remember_robots(origin, fetched.text(), fetched.status, now)
-        return Protego.parse(fetched.text()), None
-
-    def _remember_robots(self, origin: str, body: str | None, status: int, now: datetime) -> None:
-        if self._cache is not None:
-            self._cache.save_robots(origin, body, status, iso(now))
 
     async def _check_robots(self, url: str) -> None:
         if not self._host(url).rules.respect_robots:

@@ -1,4 +1,4 @@
-"""The loops that drive the stages: a crawl (`run`), re-extraction and WARC import
-(`offline`), the counts and batched saves they share (`tally`), and the archive's run lock
-(`lock`).
+"""The loops that drive the stages: a crawl (`run`, each page of it `page`), re-extraction
+and WARC import (`offline`), the counts and batched saves they share (`tally`), and the
+archive's run lock (`lock`).
 """

@@ -6,6 +6,7 @@ worker processes, and saved in small batches, each batch one transaction. Work i
 flight is bounded per source and overall, so memory stays flat however long the
 run. A stop request (SIGTERM/SIGINT) lets pages in flight finish, saves them, writes
 the run record and returns; what was not started stays pending for the next run.
+One page's fetch and extraction is page.py's; counts and batched saves are tally.py's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Protocol
 
 from pipeline.config.loader import Config, Source
 from pipeline.discover.discoverer import discover
@@ -28,20 +28,18 @@ from pipeline.errors import (
     ArchiveBusyError,
     CaptureError,
     DiskFullError,
-    ExtractionError,
-    FetchError,
     NewsarchiveError,
-    ServerError,
     StoreError,
     UsageError,
 )
 from pipeline.extract.boilerplate import learn
-from pipeline.extract.workers import ExtractPool, Job
+from pipeline.extract.workers import ExtractPool
 from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
 from pipeline.jobs import revisits
+from pipeline.jobs.page import Capturer, Pages
 from pipeline.jobs.tally import Batcher, RunReport, SourceCounts
-from pipeline.models import Candidate, Capture, Fetched, PageResult
+from pipeline.models import Candidate, PageResult
 from pipeline.store import Archive, Saved
 from pipeline.store.health import health
 from pipeline.times import Timing
@@ -57,14 +55,6 @@ LEARN_MIN = 20  # stories before it is learnt at all
 # sitemap of dead links or non-story pages cannot make one run request them all.
 ATTEMPTS_PER_ARTICLE = 4
 LEARN_MIN_PAGES, LEARN_MIN_SHARE = 5, 0.2  # a line on 5+ and 20%+ of pages is the site's
-
-
-class Capturer(Protocol):
-    """Keeps raw responses (capture.CaptureThread)."""
-
-    cpu: float  # CPU seconds spent writing
-
-    async def write(self, fetched: Fetched) -> Capture: ...
 
 
 Event = Callable[[str, str, str], None]  # (kind, source, detail)
@@ -111,6 +101,7 @@ class Runner:
         self._started = self.timing.utcnow()
         self._first_new_id = 1
         self._pages = asyncio.Semaphore(config.fetch.concurrency + 2 * max(1, pool.processes))
+        self._work = Pages(fetcher, self._fetchers, archive, pool, capturer, self.timing, self.fail)
 
     def stop(self, signum: int) -> None:
         """Finish what is in flight, start nothing new."""
@@ -389,98 +380,10 @@ class Runner:
             if self.stopping:
                 return None  # not started: it stays pending for the next run
             counts.attempted += 1
-            result = await self._fetch_and_extract(source, cand, refresh)
+            result = await self._work.fetch_and_extract(source, cand, refresh)
         if result.article is not None and not refresh:
             counts.text_chars += len(result.article.text)
         return result
-
-    async def _captured(self, capturing: asyncio.Future[Capture] | None) -> Capture | None:
-        if capturing is None:
-            return None
-        try:
-            return await capturing
-        except (CaptureError, DiskFullError) as exc:  # stop the run, keep the story
-            self.fail(exc)
-            return None
-
-    async def _fetch_and_extract(
-        self, source: Source, cand: Candidate, refresh: bool
-    ) -> PageResult:
-        self.fetcher.ensure_rules(
-            cand.address, HostRules(source.delay, source.host_concurrency, source.respect_robots)
-        )
-        etag = last_modified = None
-        if refresh:
-            etag, last_modified = self.archive.article_conditional(cand.url)
-        try:
-            fetched = await self._fetchers[source.name].fetch(  # as the site wrote it
-                cand.address, etag=etag, last_modified=last_modified
-            )
-        except FetchError as exc:
-            log.info("%s: %s", source.name, exc)
-            return PageResult(
-                cand,
-                "failed",
-                _iso(self.timing.utcnow()),
-                reason=exc.reason,
-                error_kind=exc.kind,
-                permanent=exc.permanent,
-                retry_after=exc.retry_after if isinstance(exc, ServerError) else None,
-            )
-        if fetched.not_modified:
-            return PageResult(cand, "not_modified", fetched.fetched_at)
-        capturing = None
-        if self.capturer is not None and source.capture:  # written while extraction runs
-            capturing = asyncio.ensure_future(self.capturer.write(fetched))
-        try:
-            outcome = await self.pool.extract(
-                Job(fetched.url, fetched.body, fetched.encoding, source.name, fetched.fetched_at)
-            )
-        except ExtractionError as exc:
-            capture = await self._captured(capturing)
-            log.warning("%s: %s", source.name, exc)
-            return PageResult(
-                cand,
-                "failed",
-                fetched.fetched_at,
-                final_url=fetched.url,
-                reason=exc.reason,
-                error_kind=type(exc).__name__,
-                permanent=exc.permanent,  # a worker killed from outside is retried
-                capture=capture,
-            )
-        capture = await self._captured(capturing)
-        article = outcome.article
-        log.debug(
-            "%s: %s: %s (%.0f ms extraction CPU)",
-            source.name,
-            fetched.url,
-            f"article, {len(article.text)} characters" if article else "not an article",
-            1000 * outcome.cpu,
-        )
-        common: dict[str, Any] = {
-            "final_url": fetched.url,
-            "capture": capture,
-            "etag": fetched.header("etag"),
-            "last_modified": fetched.header("last-modified"),
-        }
-        if article is None:
-            return PageResult(
-                cand,
-                "skipped",
-                fetched.fetched_at,
-                reason=outcome.reason or "not an article (too little text)",
-                **common,
-            )
-        if source.language and article.language and article.language != source.language:
-            return PageResult(
-                cand,
-                "skipped",
-                fetched.fetched_at,
-                reason=f"language {article.language}, not {source.language}",
-                **common,
-            )
-        return PageResult(cand, "article", fetched.fetched_at, article=article, **common)
 
 
 def _cause(exc: NewsarchiveError) -> str:

@@ -1,5 +1,5 @@
-"""The store: the only package that speaks SQL. See archive.py (writes) and
-queries.py (search, show, export, stats)."""
+"""The store: the only package that speaks SQL. See archive.py (writes),
+queries.py (search, show, export) and stats.py (statistics)."""
 
 from pipeline.store.archive import Archive, Saved
 from pipeline.store.schema import SCHEMA_VERSION
