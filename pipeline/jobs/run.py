@@ -27,6 +27,7 @@ from pipeline.discover.discoverer import discover
 from pipeline.errors import (
     ArchiveBusyError,
     CaptureError,
+    ChallengeError,
     DiskFullError,
     ExtractionError,
     FetchError,
@@ -35,9 +36,10 @@ from pipeline.errors import (
     StoreError,
     UsageError,
 )
+from pipeline.extract.access import WALLS, judge_challenge
 from pipeline.extract.boilerplate import learn
 from pipeline.extract.workers import ExtractPool, Job
-from pipeline.fetch.fetcher import Fetcher, HostRules
+from pipeline.fetch.fetcher import Credentials, Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
 from pipeline.jobs import revisits
 from pipeline.jobs.tally import Batcher, RunReport, SourceCounts
@@ -101,7 +103,9 @@ class Runner:
         # Each source fetches through its own view: its configured hosts are opted in
         # to private addresses for its own fetches only (netguard).
         self._fetchers = {
-            s.name: fetcher.for_source(opted_in((s.url, *s.feeds, *s.sitemaps, *s.listings)))
+            s.name: fetcher.for_source(
+                opted_in((s.url, *s.feeds, *s.sitemaps, *s.listings)), Credentials.of(s)
+            )
             for s in self.sources
         }
         self.stop_signal: int | None = None
@@ -425,7 +429,9 @@ class Runner:
                 reason=exc.reason,
                 error_kind=exc.kind,
                 permanent=exc.permanent,
-                retry_after=exc.retry_after if isinstance(exc, ServerError) else None,
+                retry_after=exc.retry_after
+                if isinstance(exc, ServerError | ChallengeError)
+                else None,
             )
         if fetched.not_modified:
             return PageResult(cand, "not_modified", fetched.fetched_at)
@@ -434,7 +440,14 @@ class Runner:
             capturing = asyncio.ensure_future(self.capturer.write(fetched))
         try:
             outcome = await self.pool.extract(
-                Job(fetched.url, fetched.body, fetched.encoding, source.name, fetched.fetched_at)
+                Job(
+                    fetched.url,
+                    fetched.body,
+                    fetched.encoding,
+                    source.name,
+                    fetched.fetched_at,
+                    cand.summary,
+                )
             )
         except ExtractionError as exc:
             capture = await self._captured(capturing)
@@ -464,6 +477,17 @@ class Runner:
             "etag": fetched.header("etag"),
             "last_modified": fetched.header("last-modified"),
         }
+        if article is None and outcome.access in WALLS:
+            # The site served a wall in place of the story: not stored, tried again later.
+            log.info("%s: %s: %s", source.name, fetched.url, outcome.reason)
+            return PageResult(
+                cand,
+                "failed",
+                fetched.fetched_at,
+                reason=outcome.reason,
+                error_kind=outcome.access,
+                **common,
+            )
         if article is None:
             return PageResult(
                 cand,
@@ -537,7 +561,7 @@ async def run_archive(
         timeout=config.fetch.timeout,
         max_connections=config.fetch.concurrency,
     ) as client:
-        fetcher = Fetcher(client, config.fetch, robots_cache=archive)
+        fetcher = Fetcher(client, config.fetch, robots_cache=archive, challenge=judge_challenge)
         with ExtractPool(workers) as pool:
             runner = Runner(
                 config,
