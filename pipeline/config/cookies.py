@@ -10,6 +10,8 @@ cookie's own domain, path and secure flag allow.
 from __future__ import annotations
 
 import http.cookiejar
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,14 +48,22 @@ def load_cookies(path: Path) -> tuple[Cookie, ...]:
             text = text[len("#HttpOnly_") :]
         elif not text or text.startswith("#"):
             continue
-        if len(line.rstrip("\r\n").split("\t")) != _FIELDS:
+        fields = text.split("\t")
+        if len(fields) != _FIELDS:
             raise CookiesFileError(
                 f"{path}: line {number} is not a cookie line of a Netscape cookies.txt"
                 f" ({_FIELDS} tab-separated fields)"
             )
+        if (fields[1].upper() == "TRUE") != fields[0].startswith("."):
+            raise CookiesFileError(
+                f"{path}: line {number}: a domain begins with a dot exactly when its"
+                " second field (include subdomains) is TRUE"
+            )
     jar = http.cookiejar.MozillaCookieJar(str(path))
     try:
-        jar.load(ignore_discard=True, ignore_expires=False)
+        with warnings.catch_warnings():  # its own "bug!" warnings quote the file
+            warnings.simplefilter("ignore")
+            jar.load(ignore_discard=True, ignore_expires=True)
     except http.cookiejar.LoadError as exc:  # its message may quote a line: not repeated
         hint = ""
         if "does not look like" in str(exc):
@@ -61,6 +71,7 @@ def load_cookies(path: Path) -> tuple[Cookie, ...]:
         raise CookiesFileError(f"{path}: not a Netscape cookies.txt{hint}") from None
     except OSError as exc:
         raise CookiesFileError(f"{path}: cannot read ({type(exc).__name__})") from None
+    now = time.time()
     return tuple(
         Cookie(
             "." + c.domain.lstrip(".") if c.domain_specified else c.domain,
@@ -70,6 +81,7 @@ def load_cookies(path: Path) -> tuple[Cookie, ...]:
             c.value or "",
         )
         for c in jar
+        if not c.expires or c.expires > now  # 0: a session cookie (as curl writes it)
     )
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from pipeline.decode import to_text
 from pipeline.extract.metadata import _json_objects
@@ -44,7 +44,7 @@ CHALLENGE_STATUSES = frozenset({403, 429, 503})
 
 SHORT = 1500  # characters of text: walls are short, stories are not
 _TINY = 400  # characters: a noscript page with this little text is a JavaScript gate
-_HEAD = 600  # characters: a gate is what the text opens with
+_HEAD = 250  # characters: a gate is what the text opens with
 
 # Markup of the anti-bot services' interstitials (in the HTML source, scripts included).
 _CHALLENGE_MARKUP = re.compile(
@@ -128,10 +128,11 @@ _SUBSCRIBE = re.compile(
 )
 _PAYWALL_MARKUP = (
     ".paywall, #paywall, [data-paywall], .piano-offer, .tp-modal, .tp-container-inner,"
-    " .subscription-wall, .subscriber-only, .premium-wall, [class*='paywall-'],"
-    " .regwall, #regwall"
+    " .subscription-wall, .subscriber-only, .premium-wall, .regwall, #regwall,"
+    " [class*='paywall-']"
 )
 _TAIL = 300  # characters: the end of a cut story
+_SERVED = 500  # characters: a not-free part holding this much text was served whole
 _SUMMARY_SHARE = 0.5  # a story much shorter than its own feed summary was cut
 _SUMMARY_MIN = 200  # characters: shorter summaries are teasers, not a measure
 
@@ -142,7 +143,7 @@ class Markup:
 
     title: str = ""
     free: bool | None = None  # isAccessibleForFree of the page's JSON-LD (None: unsaid)
-    paywall: bool = False  # paywall markup on the page
+    paywall: bool = False  # paywall markup on the page, holding a subscribe notice
     challenge: bool = False  # an anti-bot service's interstitial markup
     akamai: bool = False  # "Access Denied ... Reference #"
     noscript_js: bool = False  # a <noscript> asking for JavaScript
@@ -166,7 +167,7 @@ def read_markup(tree: LexborHTMLParser, html: str) -> Markup:
     return Markup(
         title=title.strip(),
         free=_accessible_for_free(tree),
-        paywall=tree.css_first(_PAYWALL_MARKUP) is not None,
+        paywall=any(_SUBSCRIBE.search(n.text(deep=True)) for n in tree.css(_PAYWALL_MARKUP)),
         challenge=bool(_CHALLENGE_MARKUP.search(html[:200_000])),
         akamai=bool(_AKAMAI.search(visible[:2000])),
         noscript_js=bool(_NOSCRIPT_JS.search(noscript)),
@@ -176,9 +177,12 @@ def read_markup(tree: LexborHTMLParser, html: str) -> Markup:
 
 
 def _accessible_for_free(tree: LexborHTMLParser) -> bool | None:
-    """False when the page's JSON-LD says the story (or a part of it, hasPart with a
-    cssSelector) is not free to read; True when it says it is; None when it is silent."""
+    """False when the page's JSON-LD says the story is not free to read and the part it
+    marks as not free (hasPart's cssSelector) was not served to us; True when it says
+    the story is free, or the marked part is on the page with its text (the site served
+    it whole); None when it is silent."""
     said: bool | None = None
+    withheld = False  # a not-free story, or a not-free part the page lacks
     stack: list[object] = list(_json_objects(tree))
     while stack:
         item = stack.pop()
@@ -188,15 +192,28 @@ def _accessible_for_free(tree: LexborHTMLParser) -> bool | None:
         if not isinstance(item, dict):
             continue
         value = item.get("isAccessibleForFree")
+        part = item.get("hasPart")
         if value is not None:
             free = str(value).strip().lower() not in ("false", "0", "no")
-            if not free:
-                return False
-            said = True
-        part = item.get("hasPart")
+            said = said if said is False else free
+            selector = item.get("cssSelector")
+            if not free and not (isinstance(selector, str) and _served(tree, selector)):
+                # A story marked not free whose parts (if any) are judged on their own.
+                withheld = withheld or selector is not None or part is None
         if part is not None:
             stack.append(part)
-    return said
+    if withheld:
+        return False
+    return None if said is None else True
+
+
+def _served(tree: LexborHTMLParser, selector: str) -> bool:
+    """Whether the page holds the text of the part `selector` marks (not just its box)."""
+    try:
+        nodes = tree.css(selector)
+    except (ValueError, SelectolaxError):  # a selector Lexbor cannot read
+        return False
+    return sum(len(n.text(deep=True).strip()) for n in nodes) >= _SERVED
 
 
 def classify(
@@ -255,7 +272,7 @@ def _paywall(markup: Markup, text: str, summary: str | None) -> Verdict:
     if _SUBSCRIBE.search(text[-_TAIL:]):
         return Verdict(PAYWALLED, "the text ends at a subscribe-to-continue notice")
     if markup.paywall and len(text) < SHORT:
-        return Verdict(PAYWALLED, "paywall markup beside a short text")
+        return Verdict(PAYWALLED, "a paywall's subscribe notice beside a short text")
     if summary and len(summary) >= _SUMMARY_MIN and len(text) < _SUMMARY_SHARE * len(summary):
         return Verdict(
             PAYWALLED,
