@@ -43,7 +43,8 @@ WALLS = frozenset({CONSENT_WALL, BOT_CHALLENGE, LOGIN_WALL})
 CHALLENGE_STATUSES = frozenset({403, 429, 503})
 
 SHORT = 1500  # characters of text: walls are short, stories are not
-_TINY = 400  # characters: a noscript page with this little text is a JavaScript gate
+_TINY = 400  # characters: a story text this short is judged by the page's visible text
+_BARE = 200  # characters: a noscript page with less text than this is a JavaScript gate
 _HEAD = 250  # characters: a gate is what the text opens with
 
 # Markup of the anti-bot services' interstitials (in the HTML source, scripts included).
@@ -253,11 +254,12 @@ def wall_of(markup: Markup, text: str, *, status: int = 200) -> Verdict | None:
         return Verdict(BOT_CHALLENGE, "a bot-challenge page in place of the story")
     if _CHALLENGE_WORDS.search(head) and (len(text) < SHORT / 2 or status in CHALLENGE_STATUSES):
         return Verdict(BOT_CHALLENGE, "a bot-challenge page in place of the story")
-    if markup.noscript_js and len(text) < _TINY:
+    if markup.noscript_js and len(text) < _BARE:
         return Verdict(BOT_CHALLENGE, "a JavaScript-only page (noscript) in place of the story")
     terms = len(_CONSENT_TERMS.findall(f"{markup.title} {text}"))
     words = max(1, len(text.split()))
-    if terms >= _CONSENT_MIN and terms >= _CONSENT_DENSITY * words:
+    opens = bool(_CONSENT_TERMS.search(head))  # a dialog opens with it, a footer does not
+    if opens and terms >= _CONSENT_MIN and terms >= _CONSENT_DENSITY * words:
         return Verdict(CONSENT_WALL, "a consent dialog in place of the story")
     if markup.consent_vendor and terms >= 2 and len(text) < SHORT / 2:
         return Verdict(CONSENT_WALL, "a consent dialog in place of the story")
