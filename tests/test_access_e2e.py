@@ -216,3 +216,17 @@ def test_bad_headers_and_cookie_files_are_one_line_config_errors(workdir: Path) 
         assert "hidden-value" not in message and "Injected" not in message
         key = next(iter(extra))
         assert f"'{key}" in message, message
+
+
+def test_try_shows_the_access_label_and_why(workdir: Path) -> None:
+    page = workdir / "page.html"
+    page.write_text(PAYWALLED["de-marker"], "utf-8")
+    url = "https://zeitung.example/2024/05/neue-bruecke"
+    plain = run_cli("try", url, "--html", str(page), cwd=workdir)
+    assert plain.returncode == 0, plain.stderr
+    assert "Access: paywalled (the text ends at a subscribe-to-continue notice)" in plain.stdout
+    page.write_text(CONSENT["it"], "utf-8")
+    done = run_cli("try", url, "--html", str(page), "--json", cwd=workdir)
+    report = json.loads(done.stdout)
+    assert (report["access"], report["article"]) == ("consent_wall", None)
+    assert report["verdict"] == "a consent dialog in place of the story"

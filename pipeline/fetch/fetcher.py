@@ -22,8 +22,7 @@ from urllib.parse import urljoin
 import httpx
 from protego import Protego
 
-from pipeline.config.cookies import Cookie, cookie_header
-from pipeline.config.loader import FetchSettings, Source
+from pipeline.config.loader import FetchSettings
 from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, Truncated, decide_encoding
 from pipeline.errors import (
     BlockedURLError,
@@ -42,12 +41,13 @@ from pipeline.errors import (
     TransientFetchError,
     TruncatedError,
 )
+from pipeline.fetch.credentials import Credentials
 from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost, origin_key
 from pipeline.fetch.once import SharedDocuments
 from pipeline.models import Fetched
 from pipeline.sniff import computed_type, is_html, may_be_html
 from pipeline.times import Timing, iso, parse
-from pipeline.urls import host_of, is_http_url, origin_of, same_site
+from pipeline.urls import host_of, is_http_url, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -62,42 +62,6 @@ _CHALLENGE_STATUSES = frozenset({403, 429, 503})  # answers whose body may be a 
 _CHALLENGE_BYTES = 1_000_000  # of such a body, read to judge it
 # Judges an error answer's body (status, body, charset): why it is a bot challenge, or None.
 ChallengeJudge = Callable[[int, bytes, str | None], str | None]
-_SECRET = frozenset({"cookie", "authorization", "proxy-authorization"})
-REDACTED = "[redacted]"
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """A source's own request headers and cookies (the user's: docs/access.md), sent
-    only to the sites of its configured URLs, never recorded or logged."""
-
-    own: tuple[str, ...] = ()  # the source's configured URLs: their sites get these
-    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    cookies: tuple[Cookie, ...] = field(default=(), repr=False)
-
-    @classmethod
-    def of(cls, source: Source) -> Credentials:
-        own = (source.url, *source.feeds, *source.sitemaps, *source.listings)
-        return cls(own, source.headers, source.cookies)
-
-    def for_url(self, url: str) -> dict[bytes, bytes]:
-        if not (self.headers or self.cookies) or not any(same_site(url, o) for o in self.own):
-            return {}
-        out = {k.encode("latin-1"): v.encode("latin-1") for k, v in self.headers}
-        cookie = cookie_header(self.cookies, url)
-        if cookie:
-            out[b"Cookie"] = cookie.encode("latin-1", "replace")
-        return out
-
-    def recorded(self, raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
-        """Request headers as sent, credentials redacted (for WARC request records)."""
-        pairs = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
-        return tuple((k, REDACTED if self.secret(k) else v) for k, v in pairs)
-
-    def secret(self, name: str) -> bool:
-        """Whether a request header's value is a credential, never to be recorded."""
-        lowered = name.lower()
-        return lowered in _SECRET or any(lowered == k.lower() for k, _ in self.headers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from pipeline.errors import UsageError
 from pipeline.extract.access import judge_challenge
 from pipeline.extract.explain import Explanation
 from pipeline.extract.extractor import explain
-from pipeline.fetch.fetcher import Credentials, Fetcher, HostRules
+from pipeline.fetch.credentials import Credentials
+from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
 from pipeline.models import Article, ExtractOptions, Fetched
 from pipeline.store import Archive

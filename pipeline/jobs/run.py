@@ -39,7 +39,8 @@ from pipeline.errors import (
 from pipeline.extract.access import WALLS, judge_challenge
 from pipeline.extract.boilerplate import learn
 from pipeline.extract.workers import ExtractPool, Job
-from pipeline.fetch.fetcher import Credentials, Fetcher, HostRules
+from pipeline.fetch.credentials import Credentials
+from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
 from pipeline.jobs import revisits
 from pipeline.jobs.tally import Batcher, RunReport, SourceCounts
