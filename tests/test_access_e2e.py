@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.demo.site import NewsSite, Request, Response, Route
@@ -230,3 +231,25 @@ def test_try_shows_the_access_label_and_why(workdir: Path) -> None:
     report = json.loads(done.stdout)
     assert (report["access"], report["article"]) == ("consent_wall", None)
     assert report["verdict"] == "a consent dialog in place of the story"
+
+
+def test_a_story_much_shorter_than_its_feed_summary_is_stored_as_paywalled(
+    workdir: Path,
+) -> None:
+    articles = synthetic_articles(2, seed=12)
+    whole, cut = articles
+    # The feed's summary holds the whole story; the page serves two paragraphs of it.
+    cut = replace(cut, summary=" ".join(cut.paragraphs * 2))
+    with NewsSite([whole, cut], robots=NO_SITEMAPS) as site:
+        teaser = "".join(f"<p>{p}</p>" for p in cut.paragraphs[:2])
+        site.routes[cut.path] = _serve(
+            f"<html><head><title>{cut.title}</title></head><body><article>"
+            f"<h1>{cut.title}</h1>{teaser}</article></body></html>"
+        )
+        done = run_cli("run", "--config", str(_config(workdir, site)), cwd=workdir)
+        assert done.returncode == 0, done.stderr
+    db = workdir / "archive" / "news.db"
+    assert dict(query(db, "SELECT url, access FROM articles")) == {
+        site.base + whole.path: "ok",
+        site.base + cut.path: "paywalled",
+    }
