@@ -18,7 +18,8 @@ goes on; the CLI turns what reaches it into a one-line message and an exit code.
     │   │   ├── ConnectError        refused, reset, DNS failure
     │   │   │   └── HostNotFound    the host's name does not resolve (.host)
     │   │   ├── TruncatedError      body cut before its gzip/brotli end or Content-Length
-    │   │   └── ServerError         5xx, or 429 (.status, .retry_after)
+    │   │   ├── ServerError         5xx, or 429 (.status, .retry_after)
+    │   │   └── ChallengeError      403/429/503 whose body is a bot challenge (kind "bot_challenge")
     │   └── PermanentFetchError     never retried
     │       ├── HTTPStatusError     404, 410 and other 4xx (.status)
     │       ├── NotHTMLError        PDF, images, ... (.content_type)
@@ -180,6 +181,23 @@ class ServerError(TransientFetchError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(url, f"HTTP {status}")
+
+
+class ChallengeError(TransientFetchError):
+    """A 403, 429 or 503 answer whose body is a bot challenge (Cloudflare, Akamai, AWS
+    WAF, DataDome, ...): the site did not let us read the page. Not retried within the
+    run; the URL is tried again on a later run, with back-off."""
+
+    def __init__(
+        self, url: str, status: int, message: str, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(url, message)
+
+    @property
+    def kind(self) -> str:
+        return "bot_challenge"  # the access label (extract/access.py)
 
 
 class PermanentFetchError(FetchError):

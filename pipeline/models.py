@@ -16,6 +16,11 @@ def find_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == wanted), None)
 
 
+# Access labels (extract/access.py decides them): what the site served in place of, or
+# as, the story. Walls are never stored as stories; paywalled stories are, labelled.
+ACCESS_LABELS = ("ok", "paywalled", "consent_wall", "bot_challenge", "login_wall")
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A URL that discovery believes is an article of `source`."""
@@ -26,6 +31,7 @@ class Candidate:
     published: str | None = None  # a hint from the feed or sitemap, ISO 8601
     title: str | None = None  # a hint from the feed
     fetch_url: str | None = None  # the address as found, to request; None: `url` itself
+    summary: str | None = None  # the feed's summary of the story, as plain text
 
     @property
     def address(self) -> str:
@@ -96,6 +102,7 @@ class Article:
     tags: tuple[str, ...] = ()
     image: str | None = None
     minhash: bytes = b""  # MinHash signature of the text's shingles, for near-duplicates
+    access: str = "ok"  # "ok" or "paywalled": the story as the site served it (extract/access.py)
 
     @property
     def author(self) -> str | None:

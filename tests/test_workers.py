@@ -120,10 +120,12 @@ def test_an_inline_run_records_a_raising_page_and_finishes(
     bad = site.articles[0]
     real = extractor.extract_traced  # what extract_bytes calls
 
-    def faulty(html: str, url: str, options: ExtractOptions | None = None) -> object:
+    def faulty(
+        html: str, url: str, options: ExtractOptions | None = None, summary: str | None = None
+    ) -> object:
         if url.endswith(bad.path):
             raise ValueError("injected fault")
-        return real(html, url, options)
+        return real(html, url, options, summary)
 
     monkeypatch.setattr(extractor, "extract_traced", faulty)
     config = load(write_config(tmp_path, [{"name": "s", "url": site.base + "/"}]))

@@ -27,6 +27,7 @@ from pipeline.cli.options import (
 from pipeline.cli.output import clean, clean_line, plain_snippet
 from pipeline.cli.tables import is_terminal, write_records
 from pipeline.errors import UsageError
+from pipeline.models import ACCESS_LABELS
 
 if TYPE_CHECKING:
     from pipeline.store.queries import Hit
@@ -46,6 +47,12 @@ def filter_options(fn: F) -> F:
             click.option("--until", metavar="WHEN", help="Published on or before (same forms)."),
             click.option("--language", metavar="CODE", help="Only this language (e.g. en)."),
             click.option("--collapse", is_flag=True, help="Leave out near-duplicates."),
+            click.option(
+                "--access",
+                type=click.Choice(ACCESS_LABELS[:2]),
+                help="Only stories with this access label: ok (all there) or paywalled"
+                " (cut by a paywall; docs/access.md).",
+            ),
         ]
     ):
         fn = option(fn)
@@ -82,6 +89,7 @@ def search(
     until: str | None,
     language: str | None,
     collapse: bool,
+    access: str | None,
     limit: int,
     fmt: str | None,
 ) -> None:
@@ -95,7 +103,7 @@ def search(
     """
     from pipeline.store import Archive, queries
 
-    filters = queries.Filters(sources, since, until, language, collapse=collapse)
+    filters = queries.Filters(sources, since, until, language, collapse=collapse, access=access)
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         hits = queries.search(archive, query, filters, limit)
     if fmt is not None:
@@ -180,6 +188,7 @@ def show(
         ("author", "author"),
         ("published", "published"),
         ("language", "language"),
+        ("access", "access"),
         ("site", "sitename"),
         ("fetched", "fetched_at"),
         ("tags", "tags"),
@@ -259,6 +268,7 @@ def export(
     until: str | None,
     language: str | None,
     collapse: bool,
+    access: str | None,
     columns: str | None,
     no_formula_guard: bool,
 ) -> None:
@@ -293,7 +303,9 @@ def export(
         cols = tuple(c.strip() for c in columns.split(",") if c.strip())
         if chosen.is_tree or chosen.columns:
             raise UsageError("--columns applies to jsonl and csv only")
-    filters = queries.Filters(sources, since, until, language, query=query, collapse=collapse)
+    filters = queries.Filters(
+        sources, since, until, language, query=query, collapse=collapse, access=access
+    )
     with Archive.open(resolve_db(config_path, db), readonly=True) as archive:
         rows = queries.export_rows(archive, filters, columns=cols)
         if fmt == "parquet":

@@ -47,6 +47,8 @@ def _json(result: preview.Preview) -> dict[str, Any]:
         "from": result.origin,
         "article": article,
         "verdict": why.verdict or None,
+        "access": why.access,
+        "access_reason": why.access_reason or None,
         "metadata": [asdict(o) for o in why.metadata],
         "removed": [asdict(r) for r in why.removed],
         "boilerplate_lines": result.boilerplate_lines,
@@ -71,6 +73,8 @@ def _render(out: Console, result: preview.Preview) -> None:
         ),
         soft_wrap=True,
     )
+    access = f"Access: {why.access}" + (f" ({why.access_reason})" if why.access_reason else "")
+    out.print(Text(access, style="bold" if why.access != "ok" else ""), soft_wrap=True)
     if article is None:
         verdict = why.verdict or "not an article"
         out.print(Text(f"Not kept: {verdict}", style="bold red"), soft_wrap=True)

@@ -163,6 +163,49 @@ def file_path(value: Any) -> str:
     return path
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+# Headers the fetcher sets itself: a source may not replace them.
+_OWN_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "if-none-match",
+        "if-modified-since",
+        "accept-encoding",
+        "te",
+        "upgrade",
+        "keep-alive",
+    }
+)
+
+
+def headers(value: Any) -> tuple[tuple[str, str], ...]:
+    """Extra request headers: a mapping of header names (HTTP tokens) to values
+    (printable text on one line: no CR, LF or NUL, which would split the request)."""
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a mapping of header names to values, not {show(value)}")
+    out: list[tuple[str, str]] = []
+    for name, raw in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"header name {brief(name)} is not a valid HTTP header name")
+        if name.lower() in _OWN_HEADERS:
+            raise ValueError(f"header {name} is set by newsarchive itself")
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            raise ValueError(f"header {name} must have a text value, not {show(raw)}")
+        text_value = str(raw)
+        if any(char in text_value for char in "\r\n\x00"):
+            # the value is a credential, maybe: never quoted in a message
+            raise ValueError(f"header {name}'s value holds a line break or NUL")
+        try:
+            text_value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name}'s value must be Latin-1 text") from None
+        out.append((name, text_value.strip()))
+    return tuple(out)
+
+
 def regex(value: Any) -> re.Pattern[str]:
     pattern = text(value)
     with warnings.catch_warnings():

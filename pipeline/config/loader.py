@@ -18,6 +18,7 @@ import yaml
 
 from pipeline.config import checks as c
 from pipeline.config.checks import Check
+from pipeline.config.cookies import Cookie, CookiesFileError, load_cookies
 from pipeline.errors import ConfigError
 from pipeline.models import ExtractOptions
 
@@ -66,6 +67,11 @@ class Source:
     refresh_every: float = 1.0  # hours; the least time between two re-visits of a story
     capture: bool = True  # keep WARC captures of article responses
     max_revisits: int = 50  # stored stories re-visited per run, at most
+    # The user's own credentials for the site (docs/access.md): extra request headers and
+    # the cookies of `cookies_file`, sent only to the source's own hosts, never shown.
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    cookies_file: Path | None = None
+    cookies: tuple[Cookie, ...] = field(default=(), repr=False)
 
     def accepts(self, url: str) -> bool:
         """include/exclude filters: must match one include (if any), no exclude."""
@@ -131,6 +137,8 @@ _SOURCE_ONLY: dict[str, Check] = {
     "feeds": c.list_of(c.http_url),
     "sitemaps": c.list_of(c.http_url),
     "listings": c.list_of(c.http_url),
+    "headers": c.headers,
+    "cookies_file": c.file_path,
 }
 _WARC: dict[str, Check] = {
     "dir": c.file_path,
@@ -244,6 +252,10 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
                 line=c.line_of(entry, "name"),
             )
         seen.add(name)
+        if "cookies_file" in values:
+            values["cookies_file"], values["cookies"] = _cookies(
+                values["cookies_file"], base_dir, path, name, c.line_of(entry, "cookies_file")
+            )
         sources.append(Source(**values))
     warc_values = _apply(
         _WARC,
@@ -286,6 +298,21 @@ def parse(data: Any, path: str = DEFAULT_CONFIG, base_dir: Path | None = None) -
         warc=warc,
         near_duplicate_threshold=near,
     )
+
+
+def _cookies(
+    value: str, base_dir: Path | None, path: str, source: str, line: int | None
+) -> tuple[Path, tuple[Cookie, ...]]:
+    """The cookies file (relative to the config's folder) and its cookies."""
+    file = Path(value).expanduser()
+    if base_dir is not None and not file.is_absolute():
+        file = base_dir / file
+    try:
+        return file, load_cookies(file)
+    except CookiesFileError as exc:
+        raise ConfigError(
+            str(exc), path=path, source=source, key="cookies_file", line=line
+        ) from None
 
 
 def load(path: str | Path) -> Config:

@@ -143,6 +143,7 @@ class Discoverer:
                     _not_future(entry.published, self.now),
                     entry.title,
                     entry.address,
+                    entry.summary,
                 )
             )
             if len(self._batch) >= BATCH:

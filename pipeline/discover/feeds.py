@@ -75,6 +75,21 @@ class Entry:
     published: str | None = None
     title: str | None = None
     address: str | None = None  # as found, to request (urls.wire_form); None: `url`
+    summary: str | None = None  # the feed's summary of the story, as plain text
+
+
+_SUMMARY_MAX = 20_000  # characters of a summary kept
+
+
+def _plain(summary: object) -> str | None:
+    """A feed summary (often HTML) as plain text on one line, or None."""
+    if not isinstance(summary, str) or not summary.strip():
+        return None
+    text = summary
+    if "<" in summary:
+        body = LexborHTMLParser(summary).body
+        text = body.text(deep=True, separator=" ") if body is not None else ""
+    return " ".join(text.split())[:_SUMMARY_MAX] or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +244,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
         seen.add(canonical)
         published = normalise(item.get("published_parsed") or item.get("updated_parsed"))
         title = (item.get("title") or "").strip() or None
-        entries.append(Entry(canonical, published, title, _as_found(str(link), url, canonical)))
+        entries.append(
+            Entry(
+                canonical,
+                published,
+                title,
+                _as_found(str(link), url, canonical),
+                _plain(item.get("summary")),
+            )
+        )
     if not entries and parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         raise DiscoveryError(url, f"not a usable feed ({problem or 'unparsable'})")
@@ -272,6 +295,7 @@ def parse_json_feed(body: bytes, url: str) -> list[Entry]:
                 normalise(stamp) if isinstance(stamp, str) else None,
                 title.strip() or None if isinstance(title, str) else None,
                 _as_found(link or "", url, canonical),
+                _plain(item.get("summary")),
             )
         )
     return entries

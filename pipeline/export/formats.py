@@ -206,7 +206,8 @@ def write_warc(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> i
     return count
 
 
-PARQUET_COLUMNS = (*ARTICLE_COLUMNS, "minhash", *CAPTURE_COLUMNS)  # see warc/shards.py
+# See warc/shards.py: the shard schema (version 1) has no access label.
+PARQUET_COLUMNS = (*(c for c in ARTICLE_COLUMNS if c != "access"), "minhash", *CAPTURE_COLUMNS)
 
 
 # --- the registry --------------------------------------------------------------------

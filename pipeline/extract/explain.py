@@ -41,6 +41,8 @@ class Explanation:
     metadata: tuple[Origin, ...] = ()
     extracted: str = ""  # trafilatura's text, before the line rules
     verdict: str = ""  # why there is no article, when there is none
+    access: str = "ok"  # the page's access label (extract/access.py)
+    access_reason: str = ""  # why, when it is not "ok"
 
 
 @dataclass(slots=True)
@@ -51,6 +53,8 @@ class Trace:
     origins: dict[str, Origin] = field(default_factory=dict)
     extracted: str = ""
     verdict: str = ""
+    access: str = "ok"
+    access_reason: str = ""
 
     def remove(self, step: str, rule: str, text: str) -> None:
         text = " ".join(text.split())
@@ -65,5 +69,10 @@ class Trace:
 
     def freeze(self) -> Explanation:
         return Explanation(
-            tuple(self.removed), tuple(self.origins.values()), self.extracted, self.verdict
+            tuple(self.removed),
+            tuple(self.origins.values()),
+            self.extracted,
+            self.verdict,
+            self.access,
+            self.access_reason,
         )

@@ -33,6 +33,7 @@ import py3langid
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
+from pipeline.extract.access import OK, WALLS, Markup, Verdict, classify, read_markup
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
 from pipeline.extract.explain import Explanation, Trace
@@ -127,40 +128,64 @@ class Stages:
     text: str = ""  # the article's text (after any fallback)
     fallback: str = ""  # why the cleaned text was not kept ("" when it was)
     skipped: str = ""  # why the page is not a story ("" when it is one)
+    access: str = OK  # the page's access label (extract/access.py)
 
 
-def extract(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
-    """The article in `html`, or None when the page is not an article (too little text)."""
-    return _extract(html, url, options or ExtractOptions(), None)[0]
+def extract(
+    html: str, url: str, options: ExtractOptions | None = None, summary: str | None = None
+) -> Article | None:
+    """The article in `html`, or None when the page is not an article (too little text,
+    or a wall in place of the story). `summary`: the story's feed summary, when known."""
+    return _extract(html, url, options or ExtractOptions(), None, summary)[0]
 
 
 def extract_traced(
-    html: str, url: str, options: ExtractOptions | None = None
+    html: str, url: str, options: ExtractOptions | None = None, summary: str | None = None
 ) -> tuple[Article | None, Stages]:
-    """`extract`, with what each stage produced (the reason a page is not a story)."""
-    return _extract(html, url, options or ExtractOptions(), None)
+    """`extract`, with what each stage produced (the reason a page is not a story, its
+    access label)."""
+    return _extract(html, url, options or ExtractOptions(), None, summary)
 
 
 def explain(
-    html: str, url: str, options: ExtractOptions | None = None
+    html: str, url: str, options: ExtractOptions | None = None, summary: str | None = None
 ) -> tuple[Article | None, Explanation]:
     """`extract`, and why: what each rule removed and where each metadata value came
     from (see explain.py). The Article is the one `extract` returns."""
     trace = Trace()
-    article, stages = _extract(html, url, options or ExtractOptions(), trace)
+    article, stages = _extract(html, url, options or ExtractOptions(), trace, summary)
     if stages.skipped and not trace.verdict:
         trace.verdict = stages.skipped
     return article, trace.freeze()
 
 
+def _walled(
+    markup: Markup, text: str, html: str, stages: Stages, trace: Trace | None
+) -> tuple[None, Stages] | None:
+    """(None, stages) when the page is a wall in place of its story, else None."""
+    verdict = classify(markup, text, html=html)
+    if verdict.label not in WALLS:
+        return None
+    _note(trace, verdict)
+    return None, replace(stages, skipped=verdict.reason, access=verdict.label)
+
+
+def _note(trace: Trace | None, verdict: Verdict) -> None:
+    if trace is not None:
+        trace.access, trace.access_reason = verdict.label, verdict.reason
+        if verdict.label in WALLS:
+            trace.verdict = verdict.reason
+
+
 def _extract(
-    html: str, url: str, options: ExtractOptions, trace: Trace | None
+    html: str, url: str, options: ExtractOptions, trace: Trace | None, summary: str | None
 ) -> tuple[Article | None, Stages]:
     reason = not_text(html)
     if reason is not None:
         log.debug("%s: %s", url, reason)
         return None, Stages(skipped=reason)
     tree = LexborHTMLParser(html)
+    markup = read_markup(tree, html)  # before cleaning removes its dialogs and forms
     meta = read_metadata(tree, url, options.now)
     if trace is not None:
         trace_metadata(trace, tree, url, meta, options.now)
@@ -183,6 +208,9 @@ def _extract(
     if trace is not None:
         trace.extracted = raw
     if not raw:
+        walled = _walled(markup, "", html, Stages(fallback=fallback), trace)
+        if walled is not None:
+            return walled
         log.debug("%s: not an article: trafilatura found no main text", url)
         return None, Stages(fallback=fallback, skipped=_TOO_LITTLE)
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate, trace)
@@ -192,6 +220,9 @@ def _extract(
     sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
+        walled = _walled(markup, text, html, stages, trace)
+        if walled is not None:
+            return walled
         log.debug(
             "%s: not an article: %d characters of text, %d of them prose (at least %d needed)",
             url,
@@ -209,6 +240,12 @@ def _extract(
     if reason is not None:
         log.debug("%s: %s", url, reason)
         return None, replace(stages, skipped=reason)
+    verdict = classify(markup, text, summary=summary, html=html)
+    _note(trace, verdict)
+    if verdict.label in WALLS:
+        log.debug("%s: %s", url, verdict.reason)
+        return None, replace(stages, skipped=verdict.reason, access=verdict.label)
+    stages = replace(stages, access=verdict.label)
     if trace is not None and not meta.language:
         trace.origin("language", _detect_language(text), "detected from the text")
     digest, signature = fingerprints(text)
@@ -228,4 +265,5 @@ def _extract(
         tags=meta.tags,
         image=meta.image,
         minhash=signature,
+        access=verdict.label,
     ), stages

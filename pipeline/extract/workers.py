@@ -47,6 +47,7 @@ class Job:
     encoding: str | None
     options_key: str  # options are sent to each worker once per key
     now: str | None = None  # the fetch time: later publication dates are not believed
+    summary: str | None = None  # the story's feed summary, when known (access labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +55,26 @@ class Outcome:
     article: Article | None
     cpu: float  # CPU seconds the worker spent on the page
     reason: str = ""  # why the page is not a story, when `article` is None
+    access: str = "ok"  # the page's access label (extract/access.py)
 
 
 def extract_bytes(
     body: bytes, encoding: str | None, url: str, options: ExtractOptions
 ) -> tuple[Article | None, str]:
-    """Decode and extract (what a worker does for each page): the article, or None and
-    why the page is not a story."""
+    """Decode and extract: the article, or None and why the page is not a story."""
+    article, reason, _access = extract_verdict(body, encoding, url, options)
+    return article, reason
+
+
+def extract_verdict(
+    body: bytes,
+    encoding: str | None,
+    url: str,
+    options: ExtractOptions,
+    summary: str | None = None,
+) -> tuple[Article | None, str, str]:
+    """Decode and extract (what a worker does for each page): the article (or None and
+    why the page is not a story), and the page's access label."""
     from pipeline.extract.extractor import (
         extract_traced,  # imported by workers (preloaded), not by the parent
     )
@@ -68,9 +82,9 @@ def extract_bytes(
 
     reason = not_a_page(body)
     if reason is not None:
-        return None, reason
-    article, trace = extract_traced(to_text(body, encoding), url, options)
-    return article, trace.skipped
+        return None, reason, "ok"
+    article, trace = extract_traced(to_text(body, encoding), url, options, summary)
+    return article, trace.skipped, trace.access
 
 
 def _with_now(options: ExtractOptions, now: str | None) -> ExtractOptions:
@@ -96,8 +110,12 @@ def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, fl
     that a page fails the same way whatever the number of workers."""
     started = time.process_time()
     try:
-        verdict = extract_bytes(
-            job.body, job.encoding, job.url, _with_now(options[job.options_key], job.now)
+        verdict = extract_verdict(
+            job.body,
+            job.encoding,
+            job.url,
+            _with_now(options[job.options_key], job.now),
+            job.summary,
         )
         return "ok", verdict, time.process_time() - started
     except MemoryError:
@@ -115,8 +133,8 @@ def _attempt(job: Job, options: dict[str, ExtractOptions]) -> tuple[str, Any, fl
 def _answer(job: Job, kind: str, value: Any, cpu: float) -> Outcome | ExtractionError:
     """A reply of `_attempt` as the pool hands it over: an Outcome or a typed error."""
     if kind == "ok":
-        article, reason = value
-        return Outcome(article, cpu, reason)
+        article, reason, access = value
+        return Outcome(article, cpu, reason, access)
     if kind == "crash":
         return WorkerCrashed(job.url, value)
     return ExtractionError(job.url, value)

@@ -14,6 +14,7 @@ import asyncio
 import copy
 import email.utils
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -26,6 +27,7 @@ from pipeline.config.loader import FetchSettings
 from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, Truncated, decide_encoding
 from pipeline.errors import (
     BlockedURLError,
+    ChallengeError,
     ConnectError,
     FetchError,
     FetchTimeout,
@@ -40,6 +42,7 @@ from pipeline.errors import (
     TransientFetchError,
     TruncatedError,
 )
+from pipeline.fetch.credentials import Credentials
 from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost, origin_key
 from pipeline.fetch.once import SharedDocuments
 from pipeline.fetch.robots import (
@@ -60,6 +63,10 @@ Kind = Literal["page", "feed", "robots"]
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 120.0  # longer waits are left to a later run
 _REDIRECTS = {301, 302, 303, 307, 308}
+_CHALLENGE_STATUSES = frozenset({403, 429, 503})  # answers whose body may be a bot challenge
+_CHALLENGE_BYTES = 1_000_000  # of such a body, read to judge it
+# Judges an error answer's body (status, body, charset): why it is a bot challenge, or None.
+ChallengeJudge = Callable[[int, bytes, str | None], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +125,10 @@ class Fetcher:
         settings: FetchSettings,
         timing: Timing | None = None,
         robots_cache: RobotsCache | None = None,
+        challenge: ChallengeJudge | None = None,
     ) -> None:
         self._client = client
+        self._challenge = challenge  # extract.access's judgement, handed down by the run
         self._cache = robots_cache
         self._settings = settings
         self._timing = timing or Timing()
@@ -129,6 +138,7 @@ class Fetcher:
         self._agent = robots_token(settings.user_agent)
         self._tally = _Tally()
         self._opt_in: frozenset[Origin] = frozenset()
+        self._credentials = Credentials()
         self._shared = SharedDocuments()  # discovery documents of hosts sources share
 
     @property
@@ -140,12 +150,16 @@ class Fetcher:
     def max_bytes(self) -> int:
         return self._settings.max_bytes
 
-    def for_source(self, opt_in: frozenset[Origin]) -> Fetcher:
+    def for_source(
+        self, opt_in: frozenset[Origin], credentials: Credentials | None = None
+    ) -> Fetcher:
         """This fetcher as one source fetches through it: the same client, limits,
         politeness and robots.txt, its requests marked with the origins the source's own
-        configuration opted in (netguard.opted_in) — only they may be private addresses."""
+        configuration opted in (netguard.opted_in) — only they may be private addresses —
+        and carrying the source's own headers and cookies to its own sites."""
         view = copy.copy(self)  # shallow: the host table, semaphores and tally are shared
         view._opt_in = opt_in
+        view._credentials = credentials or Credentials()
         self._shared.add_source({host for host, _port in opt_in})
         return view
 
@@ -277,6 +291,8 @@ class Fetcher:
     def _backoff(self, attempt: int, exc: TransientFetchError) -> float | None:
         """Exponential backoff with jitter; a Retry-After longer than we are willing
         to wait inside one run ends the attempts (the next run tries again)."""
+        if isinstance(exc, ChallengeError):
+            return None  # asking again at once gets the same challenge: a later run tries
         wait = min(60.0, self._settings.backoff * 2.0**attempt) * (0.5 + self._timing.random() / 2)
         retry_after = exc.retry_after if isinstance(exc, ServerError) else None
         if retry_after is not None:
@@ -325,10 +341,11 @@ class Fetcher:
             async with self._global:
                 self._tally.requests += 1
                 extensions = {OPT_IN: self._opt_in} if self._opt_in else None
+                own = self._credentials.for_url(url)  # this hop's: none for other sites
                 try:
                     async with asyncio.timeout(self._settings.timeout):
                         request = self._client.build_request(
-                            "GET", url, headers=headers, extensions=extensions
+                            "GET", url, headers={**own, **headers}, extensions=extensions
                         )
                         started = self._timing.monotonic()
                         response = await self._send(request, url)
@@ -387,6 +404,8 @@ class Fetcher:
             if not location:
                 raise RedirectError(url, f"HTTP {status} without a Location")
             return _Redirect(location)
+        if kind == "page" and status in _CHALLENGE_STATUSES and self._challenge is not None:
+            await self._check_challenge(response, url, status)
         if status == 429 or status == 408 or status >= 500:
             raise ServerError(
                 url,
@@ -421,11 +440,28 @@ class Fetcher:
             fetched_at=iso(self._timing.utcnow()),
             http_version=response.http_version,
             reason=response.reason_phrase,
-            request_headers=tuple(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.request.headers.raw
-            ),
+            request_headers=self._credentials.recorded(response.request.headers.raw),
             not_modified=status == 304,
         )
+
+    async def _check_challenge(self, response: httpx.Response, url: str, status: int) -> None:
+        """Raise ChallengeError when this error answer's body is a bot challenge."""
+        assert self._challenge is not None
+        content_type = response.headers.get("content-type", "")
+        try:
+            _raw, body = await self._body(response, url, _CHALLENGE_BYTES, False)
+        except FetchError:  # an unreadable error body is judged by its status alone
+            return
+        if not body or not may_be_html(content_type):
+            return
+        why = self._challenge(status, body, decide_encoding(body, content_type))
+        if why is not None:
+            raise ChallengeError(
+                url,
+                status,
+                why,
+                parse_retry_after(response.headers.get("retry-after"), self._timing.utcnow()),
+            )
 
     async def _body(
         self, response: httpx.Response, url: str, limit: int, gzip_file: bool

@@ -17,12 +17,14 @@ from typing import Any, Protocol
 from pipeline.config.loader import Source
 from pipeline.errors import (
     CaptureError,
+    ChallengeError,
     DiskFullError,
     ExtractionError,
     FetchError,
     NewsarchiveError,
     ServerError,
 )
+from pipeline.extract.access import WALLS
 from pipeline.extract.workers import ExtractPool, Job
 from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.models import Candidate, Capture, Fetched, PageResult
@@ -82,7 +84,9 @@ class Pages:
                 reason=exc.reason,
                 error_kind=exc.kind,
                 permanent=exc.permanent,
-                retry_after=exc.retry_after if isinstance(exc, ServerError) else None,
+                retry_after=exc.retry_after
+                if isinstance(exc, ServerError | ChallengeError)
+                else None,
             )
         if fetched.not_modified:
             return PageResult(cand, "not_modified", fetched.fetched_at)
@@ -91,7 +95,14 @@ class Pages:
             capturing = asyncio.ensure_future(self.capturer.write(fetched))
         try:
             outcome = await self.pool.extract(
-                Job(fetched.url, fetched.body, fetched.encoding, source.name, fetched.fetched_at)
+                Job(
+                    fetched.url,
+                    fetched.body,
+                    fetched.encoding,
+                    source.name,
+                    fetched.fetched_at,
+                    cand.summary,
+                )
             )
         except ExtractionError as exc:
             capture = await self._captured(capturing)
@@ -121,6 +132,17 @@ class Pages:
             "etag": fetched.header("etag"),
             "last_modified": fetched.header("last-modified"),
         }
+        if article is None and outcome.access in WALLS:
+            # The site served a wall in place of the story: not stored, tried again later.
+            log.info("%s: %s: %s", source.name, fetched.url, outcome.reason)
+            return PageResult(
+                cand,
+                "failed",
+                fetched.fetched_at,
+                reason=outcome.reason,
+                error_kind=outcome.access,
+                **common,
+            )
         if article is None:
             return PageResult(
                 cand,

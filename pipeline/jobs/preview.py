@@ -16,8 +16,10 @@ from pathlib import Path
 from pipeline.config.loader import Config, FetchSettings, Source
 from pipeline.decode import decide_encoding, to_text
 from pipeline.errors import UsageError
+from pipeline.extract.access import judge_challenge
 from pipeline.extract.explain import Explanation
 from pipeline.extract.extractor import explain
+from pipeline.fetch.credentials import Credentials
 from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
 from pipeline.models import Article, ExtractOptions, Fetched
@@ -75,10 +77,12 @@ async def _fetch(config: Config | None, source: Source | None, url: str) -> Fetc
     async with make_client(
         policy, user_agent=settings.user_agent, timeout=settings.timeout, max_connections=2
     ) as client:
-        fetcher = Fetcher(client, settings)  # robots.txt fetched for this page, not kept
+        # robots.txt fetched for this page, not kept
+        fetcher = Fetcher(client, settings, challenge=judge_challenge)
         if source is not None:
             fetcher = fetcher.for_source(
-                opted_in((source.url, *source.feeds, *source.sitemaps, *source.listings))
+                opted_in((source.url, *source.feeds, *source.sitemaps, *source.listings)),
+                Credentials.of(source),
             )
             fetcher.set_rules(
                 url, HostRules(source.delay, source.host_concurrency, source.respect_robots)

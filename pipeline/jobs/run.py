@@ -32,8 +32,10 @@ from pipeline.errors import (
     StoreError,
     UsageError,
 )
+from pipeline.extract.access import judge_challenge
 from pipeline.extract.boilerplate import learn
 from pipeline.extract.workers import ExtractPool
+from pipeline.fetch.credentials import Credentials
 from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
 from pipeline.jobs import revisits
@@ -91,7 +93,9 @@ class Runner:
         # Each source fetches through its own view: its configured hosts are opted in
         # to private addresses for its own fetches only (netguard).
         self._fetchers = {
-            s.name: fetcher.for_source(opted_in((s.url, *s.feeds, *s.sitemaps, *s.listings)))
+            s.name: fetcher.for_source(
+                opted_in((s.url, *s.feeds, *s.sitemaps, *s.listings)), Credentials.of(s)
+            )
             for s in self.sources
         }
         self.stop_signal: int | None = None
@@ -440,7 +444,7 @@ async def run_archive(
         timeout=config.fetch.timeout,
         max_connections=config.fetch.concurrency,
     ) as client:
-        fetcher = Fetcher(client, config.fetch, robots_cache=archive)
+        fetcher = Fetcher(client, config.fetch, robots_cache=archive, challenge=judge_challenge)
         with ExtractPool(workers) as pool:
             runner = Runner(
                 config,

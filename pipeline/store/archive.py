@@ -68,6 +68,7 @@ def _story_fields(art: Article) -> dict[str, Any]:
         "word_count": len(art.text.split()),
         "content_hash": art.content_hash,
         "minhash": art.minhash or None,
+        "access": art.access,
     }
 
 
@@ -167,7 +168,7 @@ class Archive:
         Returns how many were new."""
         stamp = _iso(now)
         rows = [
-            (c.url, c.source, c.found_on, c.published, c.title, stamp, c.fetch_url)
+            (c.url, c.source, c.found_on, c.published, c.title, stamp, c.fetch_url, c.summary)
             for c in candidates
         ]
         if not rows:
@@ -176,7 +177,8 @@ class Archive:
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO urls (url, source, state, found_on, hint_published,"
-                " hint_title, discovered_at, fetch_url) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+                " hint_title, discovered_at, fetch_url, hint_summary)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             return self.db.conn.total_changes - before
@@ -186,18 +188,20 @@ class Archive:
         failures whose back-off has passed. (Two index ranges: the cost follows the
         backlog, not the archive.)"""
         pending = self.execute(
-            "SELECT url, found_on, hint_published, hint_title, fetch_url FROM urls"
+            "SELECT url, found_on, hint_published, hint_title, fetch_url, hint_summary FROM urls"
             " WHERE source = ? AND state = 'pending'"
             " ORDER BY hint_published IS NULL, hint_published DESC, discovered_at DESC LIMIT ?",
             (source, limit),
         ).fetchall()
         retry = self.execute(
-            "SELECT url, found_on, hint_published, hint_title, fetch_url FROM urls"
+            "SELECT url, found_on, hint_published, hint_title, fetch_url, hint_summary FROM urls"
             " WHERE source = ? AND state = 'retry' AND next_attempt_at <= ? LIMIT ?",
             (source, _iso(now), max(0, limit - len(pending))),
         ).fetchall()
         return [
-            Candidate(r[0], source, r[1] or "", published=r[2], title=r[3], fetch_url=r[4])
+            Candidate(
+                r[0], source, r[1] or "", published=r[2], title=r[3], fetch_url=r[4], summary=r[5]
+            )
             for r in (*pending, *retry)
         ]
 
@@ -462,7 +466,7 @@ class Archive:
             (article_id,),
         )
         fields = _story_fields(art)
-        keep = {"text", "content_hash", "word_count", "minhash"}
+        keep = {"text", "content_hash", "word_count", "minhash", "access"}
         sets = [f"{k} = ?" if k in keep else f"{k} = coalesce(?, {k})" for k in fields]
         params: list[Any] = list(fields.values())
         if capture is not None:

@@ -8,6 +8,9 @@ A source is flagged when
 - no-text: since its last new story, at least MIN_SKIPPED pages and SKIP_SHARE of the
   pages it fetched were too short to be articles, where it used to yield stories — the
   classic redesign breakage;
+- blocked: since its last new story, at least MIN_BLOCKED pages and BLOCKED_SHARE of the
+  pages it fetched were walls in place of the story (bot challenges, consent or login
+  walls: docs/access.md) — the site has stopped letting the archive read it;
 - short-texts: the stories of its latest productive runs (at least MIN_RECENT stories,
   at most RECENT_RUNS runs) are on average under SHORT_SHARE of the source's usual length.
 """
@@ -34,6 +37,9 @@ MIN_RECENT = 3  # ...once they hold this many stories
 SKIP_SHARE = 0.5
 MIN_SKIPPED = 3
 SHORT_SHARE = 0.5
+MIN_BLOCKED = 3
+BLOCKED_SHARE = 0.5
+WALL_KINDS = ("bot_challenge", "consent_wall", "login_wall")  # failures.kind of walls
 
 
 @dataclass
@@ -78,6 +84,7 @@ def health(
         _feeds(archive, h)
         _runs(archive, h)
         _stale(archive, h, now)
+        _blocked(archive, h)
         _text(archive, h)
     return out
 
@@ -133,6 +140,42 @@ def _stale(archive: Archive, h: SourceHealth, now: datetime) -> None:
         h.flag(
             "stale",
             f"no new story for {_hours(quiet_for)}; usually one every {_hours(usual)} or less",
+        )
+
+
+def _blocked(archive: Archive, h: SourceHealth) -> None:
+    """Flag a source whose pages, since its last new story, were mostly walls."""
+    db = archive.db
+    since = (
+        db.execute("SELECT max(fetched_at) FROM articles WHERE source = ?", (h.name,)).fetchone()[0]
+        or ""
+    )
+    marks = ", ".join("?" * len(WALL_KINDS))
+    walls, other_failures = db.execute(
+        f"SELECT count(*) FILTER (WHERE kind IN ({marks})),"
+        f" count(*) FILTER (WHERE kind IS NULL OR kind NOT IN ({marks}))"
+        " FROM failures WHERE source = ? AND at > ?",
+        (*WALL_KINDS, *WALL_KINDS, h.name, since),
+    ).fetchone()
+    if walls < MIN_BLOCKED:
+        return
+    answered = db.execute(
+        "SELECT count(*) FROM urls WHERE source = ? AND last_attempt_at > ?"
+        " AND state IN ('stored', 'duplicate', 'skipped')",
+        (h.name, since),
+    ).fetchone()[0]
+    pages = walls + other_failures + answered
+    if walls >= BLOCKED_SHARE * pages:
+        kinds = db.execute(
+            f"SELECT kind, count(*) FROM failures WHERE source = ? AND at > ?"
+            f" AND kind IN ({marks}) GROUP BY kind ORDER BY 2 DESC",
+            (h.name, since, *WALL_KINDS),
+        ).fetchall()
+        what = ", ".join(f"{n} {kind}" for kind, n in kinds)
+        h.flag(
+            "blocked",
+            f"{walls} of the {pages} pages fetched since its last new story were walls"
+            f" in place of the story ({what}): the site is not letting the archive read it",
         )
 
 

@@ -48,6 +48,7 @@ ARTICLE_COLUMNS: tuple[str, ...] = (
     "revision",
     "content_hash",
     "near_duplicate_of",
+    "access",  # ok or paywalled (docs/access.md)
 )
 _JSON_COLUMNS = {"authors", "agencies", "tags"}
 
@@ -60,6 +61,7 @@ class Filters:
     language: str | None = None
     query: str | None = None  # FTS5 query over title and text
     collapse: bool = False  # leave out near-duplicates of stories already listed
+    access: str | None = None  # only stories with this access label (ok, paywalled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,9 @@ def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
         params.append(filters.language.lower())
     if filters.collapse:
         clauses.append("a.near_duplicate_of IS NULL")
+    if filters.access:
+        clauses.append("a.access = ?")
+        params.append(filters.access)
     return clauses, params
 
 

@@ -404,6 +404,17 @@ def _v10_published_utc(db: sqlite_utils.Database) -> None:
     _index(db, "articles", "published_utc")
 
 
+def _v11_access(db: sqlite_utils.Database) -> None:
+    """Access labels (issue 16): `articles.access` says whether the story was all there
+    ('ok') or cut by a paywall ('paywalled'); stories stored before it are 'ok'. A
+    discovered URL keeps its feed summary (`urls.hint_summary`), which a story much
+    shorter than its own summary is judged against."""
+    if "access" not in {c.name for c in db["articles"].columns}:
+        db.execute("ALTER TABLE articles ADD COLUMN access TEXT NOT NULL DEFAULT 'ok'")
+    _add_columns(db, "urls", {"hint_summary": str})
+    _index(db, "articles", "access")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -415,6 +426,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v8_fetch_urls,
     _v9_trigram,
     _v10_published_utc,
+    _v11_access,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -36,6 +36,10 @@ from pipeline.decode import BadEncoding, BoundedDecoder, TooLarge, decide_encodi
 from pipeline.errors import CaptureError, DiskFullError, InputError
 from pipeline.models import Capture, Fetched, find_header
 
+# Request headers whose values a capture never holds (the user's credentials).
+SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+REDACTED = "[redacted]"
+
 DEFAULT_MAX_FILE = 1_000_000_000
 # Headers that describe the transfer, not the payload: we store the payload de-chunked,
 # so a Transfer-Encoding header would make readers try to de-chunk it again.
@@ -149,6 +153,11 @@ class WarcWriter:
             raise
         return start, len(member)
 
+    @staticmethod
+    def _redacted(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+        """Request headers as recorded: credentials (cookies, authorization) redacted."""
+        return [(k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers]
+
     def write_response(
         self,
         url: str,
@@ -185,7 +194,9 @@ class WarcWriter:
                         payload=io.BytesIO(b""),
                         length=0,
                         http_headers=StatusAndHeaders(
-                            f"GET /{path} {protocol}", list(request_headers), is_http_request=True
+                            f"GET /{path} {protocol}",
+                            self._redacted(request_headers),
+                            is_http_request=True,
                         ),
                         warc_headers_dict={
                             "WARC-Date": date,
