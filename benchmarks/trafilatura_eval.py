@@ -35,9 +35,9 @@ expected value, an empty expected value agreeing only with an empty answer.
   publisher's offset).
 
 Stages (ours): for each ``with`` snippet, whether it is in plain trafilatura's text of
-the untouched page, in trafilatura's text of our pre-cleaned page (``Trace.extracted``),
-after our line rules (``Trace.lines``) and in the final text (after the fallback to
-plain extraction, ``Trace.text``) and in the stored article's text (``text``: empty
+the untouched page, in trafilatura's text of our pre-cleaned page (``Stages.extracted``),
+after our line rules (``Stages.lines``) and in the final text (after the fallback to
+plain extraction, ``Stages.text``) and in the stored article's text (``text``: empty
 when the page was judged not a story). The table counts, per stage, the snippets it keeps
 and the ones it loses or regains against the stage before.
 """

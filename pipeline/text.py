@@ -9,6 +9,20 @@ import unicodedata
 
 import numpy as np
 
+# Han (and its extensions and compatibility forms), kana, Hangul: scripts written without
+# spaces between words, whose characters each say what alphabets say in about three.
+CJK_RANGES = (
+    ("\u1100", "\u11ff"),  # Hangul Jamo
+    ("\u3040", "\u30ff"),  # Hiragana, Katakana
+    ("\u3130", "\u318f"),  # Hangul compatibility Jamo
+    ("\u3400", "\u4dbf"),  # CJK Extension A
+    ("\u4e00", "\u9fff"),  # CJK Unified Ideographs
+    ("\uac00", "\ud7af"),  # Hangul syllables
+    ("\uf900", "\ufaff"),  # CJK compatibility ideographs
+    ("\uff66", "\uff9f"),  # half-width Katakana
+    ("\U00020000", "\U0003134f"),  # CJK Extensions B-G
+)
+CJK = re.compile("[" + "".join(f"{a}-{b}" for a, b in CJK_RANGES) + "]")
 _NON_WORD = re.compile(r"[^\w]+")
 _SPACE = re.compile(r"\s+")
 

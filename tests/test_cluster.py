@@ -414,3 +414,25 @@ def test_manifests_list_inputs_gzipped_or_plain_relative_to_a_base_url(tmp_path:
     ]
     with pytest.raises(UsageError, match=r"missing\.gz: cannot read it"):
         expand_inputs([f"@{tmp_path / 'missing.gz'}"])
+
+
+def test_a_task_records_why_a_page_is_not_a_story(
+    tmp_path: Path, stories: list[SiteArticle]
+) -> None:
+    """A skipped row says why, as the embedded import does (its reason reaches the
+    archive when the shard is loaded)."""
+    from pipeline.extract.workers import ExtractPool
+    from pipeline.jobs.shardtask import Snapshot, extract_file
+    from pipeline.warc.shards import read_shard
+
+    body = b'{"story": {"title": "Harbour", "text": "' + b"words " * 400 + b'"}}'
+    warc = write_warc(tmp_path / "in.warc.gz", [(stories[0].path, stories[0]), ("/api/", body)])
+    shards = tmp_path / "shards"
+    with ExtractPool(0) as pool:
+        result = extract_file(str(warc), Snapshot(None, (), {}), shards, pool, tmp_path)
+    rows = list(read_shard(shards / result.shard))
+    assert [(r["url"].removeprefix(BASE), r["status"]) for r in rows] == [
+        (stories[0].path, "article"),
+        ("/api/", "skipped"),
+    ]
+    assert rows[1]["reason"] == "JSON, not a page"

@@ -246,3 +246,21 @@ def test_a_rejected_sql_request_prints_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in printed and "locals" not in printed, printed
     assert len(printed.splitlines()) <= 3, printed  # at most a line per failed query
     assert db.exists()
+
+
+def test_every_store_write_names_a_locked_archive(tmp_path: Path) -> None:
+    """--retry-failed and import-warc --cluster's bookkeeping wait for another writer
+    like every other write, then raise ArchiveBusyError (one line, exit 3)."""
+    from pipeline.errors import ArchiveBusyError
+    from pipeline.store.imports import record_import
+
+    db = tmp_path / "news.db"
+    with Archive.open(db, busy_timeout=0.2) as archive:
+        writer = Writer(db)
+        try:
+            with pytest.raises(ArchiveBusyError):
+                archive.retry_failed(["s"])
+            with pytest.raises(ArchiveBusyError):
+                record_import(archive, "in.warc.gz", "running", "2026-12-01T00:00:00Z")
+        finally:
+            writer.release()

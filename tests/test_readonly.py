@@ -87,3 +87,36 @@ def test_a_run_on_a_read_only_archive_is_one_line(ro_db: Path, tmp_path: Path) -
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert str(ro_db.parent) in done.stderr
+
+
+def _fill_released(where: Path) -> None:
+    """An archive as the last release (schema 6) left it: none of migrations 7-10."""
+    db = build_archive(where / "news.db", STORIES)
+    conn = sqlite3.connect(db)
+    for name in ("ai", "ad", "au"):
+        conn.execute(f"DROP TRIGGER articles_trigram_{name}")
+    conn.execute("DROP TABLE articles_trigram")
+    conn.execute("DROP TABLE import_files")
+    conn.execute("DROP INDEX articles_published_utc")
+    conn.execute("ALTER TABLE articles DROP COLUMN published_utc")
+    conn.execute("ALTER TABLE urls DROP COLUMN fetch_url")
+    conn.execute("PRAGMA user_version = 6")
+    conn.commit()
+    conn.close()
+
+
+def test_date_filters_work_on_a_read_only_archive_of_the_last_release(tmp_path: Path) -> None:
+    with read_only_place(tmp_path / "ro", _fill_released) as where:
+        db = where / "news.db"
+        with Archive.open(db, readonly=True) as archive:
+            newest = queries.latest(archive, 1)
+        assert newest[0]["published"] == "2026-11-24T07:00:00Z"
+        since = "2026-11-01"
+        expected = [s.url for s in STORIES if s.published and s.published >= since]
+        done = run_cli(
+            "export", "--db", str(db), "--since", since, "--columns", "url", cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        assert sorted(json.loads(line)["url"] for line in done.stdout.splitlines()) == sorted(
+            expected
+        )

@@ -1,7 +1,7 @@
-"""The value checks of sources.yaml's schema, and the YAML reader config.load uses.
+"""The value checks of sources.yaml's schema, and the YAML reader loader.load uses.
 
 A check takes a value as YAML gave it and returns it converted, or raises ValueError
-with the rest of one message line ("must be ..., not ..."); config.py adds the file,
+with the rest of one message line ("must be ..., not ..."); loader.py adds the file,
 the source and the key. A value passes only if the run can use it: finite numbers in
 ranges that timedelta and zlib take, text that is valid Unicode, a User-Agent that is
 a valid HTTP header, a path the OS can open. Values quoted back are cut short, so an

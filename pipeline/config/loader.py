@@ -102,7 +102,7 @@ class Config:
         return next((s for s in self.sources if s.name == name), None)
 
 
-# --- the schema (the checks are in config_checks) ---------------------------------------
+# --- the schema (the checks are in checks.py) ------------------------------------------
 
 _FETCH: dict[str, Check] = {
     "user_agent": c.user_agent,

@@ -225,14 +225,6 @@ def worded_clutter(line: str, folded: str | None = None) -> bool:
     return not folded or bool(_LINE_RE.match(folded))
 
 
-def is_clutter(line: str, folded: str | None = None) -> bool:
-    """Whether one line is clutter wherever it stands: by its form, or by its words when
-    it is no sentence (a label, a teaser, a credit: nothing a story is made of)."""
-    if structural_clutter(line):
-        return True
-    return not _sentence(line) and worded_clutter(line, folded)
-
-
 def _sentence(line: str) -> bool:
     """A line of prose: a sentence or more of the story, not a label or a teaser."""
     stripped = line.strip()

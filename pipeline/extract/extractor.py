@@ -24,7 +24,6 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +40,7 @@ from pipeline.extract.metadata import read_metadata, visible_date
 from pipeline.extract.provenance import trace_metadata
 from pipeline.extract.story import not_a_story, not_text
 from pipeline.models import Article, ExtractOptions
-from pipeline.text import fingerprints, shingle_set
+from pipeline.text import CJK, fingerprints, shingle_set
 from pipeline.urls import canonicalize, same_site
 
 log = logging.getLogger(__name__)
@@ -56,8 +55,6 @@ _CHECK_SHARE = 0.5
 _TOO_LITTLE = (
     "not an article (too little text)"  # characters: shorter blocks are headlines, labels, blurbs
 )
-# Han, kana and hangul say in one character what alphabets say in about three.
-_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def _canonical(tree: LexborHTMLParser, url: str) -> str:
@@ -217,7 +214,7 @@ def _extract(
     text = "\n\n".join(lines)
     stages = Stages(extracted=cleaned, lines=tuple(lines), text=text, fallback=fallback)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
-    sizes = [len(line) + 2 * len(_WIDE.findall(line)) for line in lines]
+    sizes = [len(line) + 2 * len(CJK.findall(line)) for line in lines]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
     if len(text) < options.min_text_length or prose < options.min_text_length / 2:
         walled = _walled(markup, text, html, stages, trace)

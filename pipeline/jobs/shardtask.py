@@ -179,7 +179,7 @@ async def _extract(
             report.errors.append(str(exc))
             return {**row, "status": "failed", "reason": str(exc)}
         if outcome.article is None:
-            return {**row, "status": "skipped", "reason": "not an article"}
+            return {**row, "status": "skipped", "reason": outcome.reason or "not an article"}
         return {**row, **story_row(outcome.article), "status": "article"}
 
     chunk: list[tuple[int, str, Payload]] = []

@@ -211,7 +211,7 @@ class Archive:
         marks = ",".join("?" * len(sources))
         if not marks:
             return 0
-        with self.db.conn:
+        with self._writing("cannot make failed URLs pending again"):
             cursor = self.db.conn.execute(
                 "UPDATE urls SET state = 'pending', attempts = 0, next_attempt_at = NULL"
                 f" WHERE state IN ('failed', 'retry') AND source IN ({marks})",

@@ -28,22 +28,11 @@ from typing import Any
 
 import sqlite_utils
 
-# Han (and its extensions and compatibility forms), kana, Hangul. As a GLOB character
-# class for the trigger that decides which stories the trigram index holds, and as a
-# regular expression for queries; both list the same ranges.
-_CJK_RANGES = (
-    ("\u1100", "\u11ff"),  # Hangul Jamo
-    ("\u3040", "\u30ff"),  # Hiragana, Katakana
-    ("\u3130", "\u318f"),  # Hangul compatibility Jamo
-    ("\u3400", "\u4dbf"),  # CJK Extension A
-    ("\u4e00", "\u9fff"),  # CJK Unified Ideographs
-    ("\uac00", "\ud7af"),  # Hangul syllables
-    ("\uf900", "\ufaff"),  # CJK compatibility ideographs
-    ("\uff66", "\uff9f"),  # half-width Katakana
-    ("\U00020000", "\U0003134f"),  # CJK Extensions B-G
-)
-CJK_GLOB = "*[" + "".join(f"{a}-{b}" for a, b in _CJK_RANGES) + "]*"
-CJK = re.compile("[" + "".join(f"{a}-{b}" for a, b in _CJK_RANGES) + "]")
+from pipeline.text import CJK, CJK_RANGES
+
+# The trigger deciding which stories the trigram index holds tests this GLOB character
+# class; queries test text.CJK: both list text.CJK_RANGES.
+CJK_GLOB = "*[" + "".join(f"{a}-{b}" for a, b in CJK_RANGES) + "]*"
 TRIGRAM = 3  # the shortest term the trigram index can look up
 _AROUND = 40  # characters either side of a scanned term in its snippet
 

@@ -8,8 +8,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import StoreError
 from pipeline.store.archive import Archive
+from pipeline.store.opening import store_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def record_import(
                 ),
             )
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{archive.path}: cannot record import of {input} ({exc})") from None
+        raise store_error(archive.path, exc, f"cannot record import of {input}") from None
 
 
 def learnt_boilerplate(archive: Archive) -> dict[str, frozenset[str]]:

@@ -3,7 +3,9 @@ queries `newsarchive serve` offers in Datasette (statistics: stats.py).
 
 Rows stream with fetchmany, so exporting never loads the archive into memory.
 A story's date for filters is `published_utc` (the instant of `published`, which keeps
-the publisher's offset), or `fetched_at` where the page gave none.
+the publisher's offset), or `fetched_at` where the page gave none. An archive read as it
+is (read-only, from before migration 10) has no `published_utc`: its `published` was
+held in UTC then, and is used.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from pipeline.times import iso
 
 HIGHLIGHT_START = "\x02"  # snippet markers; the CLI turns them into styling
 HIGHLIGHT_END = "\x03"
-_DATE = "coalesce(a.published_utc, a.fetched_at)"
 CAPTURE_COLUMNS = ("warc_file", "warc_offset", "warc_length")  # exportable, not by default
 ARTICLE_COLUMNS: tuple[str, ...] = (
     "id",
@@ -113,7 +114,14 @@ def _utf8(value: str, what: str) -> str:
     return value
 
 
-def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
+def _date(archive: Archive) -> str:
+    """SQL: a story's date for filters and order (see the module's docstring)."""
+    columns = {row[1] for row in archive.db.execute("PRAGMA table_info(articles)")}
+    published = "published_utc" if "published_utc" in columns else "published"
+    return f"coalesce(a.{published}, a.fetched_at)"
+
+
+def _where(filters: Filters, now: datetime, date: str) -> tuple[list[str], list[Any]]:
     for name in ("since", "until", "language", "query"):
         value = getattr(filters, name)
         if value:
@@ -126,11 +134,11 @@ def _where(filters: Filters, now: datetime) -> tuple[list[str], list[Any]]:
         clauses.append(f"a.source IN ({','.join('?' * len(filters.sources))})")
         params.extend(filters.sources)
     if filters.since:
-        clauses.append(f"{_DATE} >= ?")
+        clauses.append(f"{date} >= ?")
         params.append(parse_when(filters.since, now))
     if filters.until:
         bound = parse_when(filters.until, now, end=True)
-        clauses.append(f"{_DATE} < ?" if len(bound) == 10 else f"{_DATE} <= ?")
+        clauses.append(f"{date} < ?" if len(bound) == 10 else f"{date} <= ?")
         params.append(bound)
     if filters.language:
         clauses.append("a.language = ?")
@@ -175,7 +183,8 @@ def search(
     How the query is read: fts.py."""
     now = now or datetime.now(UTC)
     parsed, table = _parse(archive, query)
-    clauses, params = _where(filters, now)
+    date = _date(archive)
+    clauses, params = _where(filters, now, date)
     scan, scan_params = fts.scan(parsed.short)
     clauses, params = scan + clauses, scan_params + params
     where = "".join(f" AND {c}" for c in clauses)
@@ -192,7 +201,7 @@ def search(
     elif parsed.short:  # only terms too short for the trigram index: newest first
         sql = (
             f"SELECT {columns}, a.near_duplicate_of, a.text, NULL FROM articles a"
-            f" WHERE {' AND '.join(clauses)} ORDER BY {_DATE} DESC, a.id DESC LIMIT ?"
+            f" WHERE {' AND '.join(clauses)} ORDER BY {date} DESC, a.id DESC LIMIT ?"
         )
         params = [*params, limit]
     else:
@@ -275,7 +284,7 @@ def export_rows(
             f"unknown column(s) {', '.join(sorted(unknown))};"
             f" choose from {', '.join(ARTICLE_COLUMNS)}"
         )
-    clauses, params = _where(filters, now)
+    clauses, params = _where(filters, now, _date(archive))
     cols = ", ".join(f"a.{c}" for c in columns)
     if filters.query:
         parsed, table = _parse(archive, filters.query)
@@ -304,10 +313,9 @@ def export_rows(
 
 def latest(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     cols = ("id", "source", "title", "author", "published", "language", "word_count", "url")
+    order = f"{_date(archive)} DESC, a.id DESC"
     rows = archive.db.execute(
-        f"SELECT {', '.join(cols)} FROM articles ORDER BY {_DATE.replace('a.', '')} DESC, id"
-        " DESC LIMIT ?",
-        (limit,),
+        f"SELECT {', '.join(cols)} FROM articles a ORDER BY {order} LIMIT ?", (limit,)
     ).fetchall()
     return [dict(zip(cols, r, strict=True)) for r in rows]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,14 +186,6 @@ def read_shard(path: Path, batch: int = 500) -> Iterator[dict[str, Any]]:
         raise ShardError(f"shard {path} is missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise ShardError(f"shard {path} is unreadable ({exc})") from None
-
-
-def write_rows(path: Path, rows: Sequence[dict[str, Any]], kind: str) -> Path:
-    """A whole shard at once (small shards, tests)."""
-    with ShardWriter(path, kind) as writer:
-        for row in rows:
-            writer.add(row)
-    return path
 
 
 _MONTH_FILE = re.compile(r"(\d{4}-\d{2}|undated)\.parquet")
