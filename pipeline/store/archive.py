@@ -1,5 +1,7 @@
-"""The archive's write side: open/migrate, the frontier, page results, feed and robots
-state, run records. Every write is a short transaction; a batch of page results is
+"""The archive's write side: open/migrate, page results (dedup, revisions, near
+duplicates), learnt boilerplate and re-extraction. `Archive` also has the frontier
+(frontier.py) and the feed, robots and run records (records.py), over one connection
+(connection.py). Every write is a short transaction; a batch of page results is
 one transaction, so a kill loses at most the batch in flight and never leaves a
 half-written story.
 """
@@ -8,8 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline.errors import StoreError
-from pipeline.models import Article, Candidate, Capture, FeedState, PageResult
+from pipeline.models import Article, Candidate, Capture, PageResult
 from pipeline.store import opening
+from pipeline.store.frontier import Frontier
+from pipeline.store.records import Records
 from pipeline.store.schema import migrate
 from pipeline.text import lsh_keys, similarity
 from pipeline.times import iso as _iso
@@ -92,13 +94,11 @@ def _json_list(values: Sequence[str]) -> str | None:
     return json.dumps(list(values), ensure_ascii=False) if values else None
 
 
-class Archive:
+class Archive(Frontier, Records):
     """One open archive database."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path, *, immutable: bool = False) -> None:
-        self.db = db
-        self.path = path
-        self.immutable = immutable  # opened with SQLite's immutable=1 (read-only media)
+        super().__init__(db, path, immutable=immutable)
         self.near_threshold = NEAR_DUPLICATE  # see config's near_duplicate_threshold
 
     # --- opening --------------------------------------------------------------------
@@ -137,111 +137,11 @@ class Archive:
     def _upgrade(cls, file: Path) -> None:
         cls.open(file).close()
 
-    def close(self) -> None:
-        self.db.conn.close()
-
     def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def _writing(self, doing: str = "cannot write to the archive") -> Iterator[None]:
-        """One transaction; SQLite's failures as typed errors (busy, disk full)."""
-        try:
-            with self.db.conn:
-                yield
-        except sqlite3.DatabaseError as exc:
-            raise opening.store_error(self.path, exc, doing) from None
-
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
-        try:
-            return self.db.execute(sql, params)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {exc}") from None
-
-    # --- the frontier ---------------------------------------------------------------
-
-    def add_candidates(self, candidates: Iterable[Candidate], now: datetime) -> int:
-        """Remember discovered URLs as pending; known URLs are left as they are.
-        Returns how many were new."""
-        stamp = _iso(now)
-        rows = [
-            (c.url, c.source, c.found_on, c.published, c.title, stamp, c.fetch_url, c.summary)
-            for c in candidates
-        ]
-        if not rows:
-            return 0
-        with self._writing():
-            before = self.db.conn.total_changes
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO urls (url, source, state, found_on, hint_published,"
-                " hint_title, discovered_at, fetch_url, hint_summary)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            return self.db.conn.total_changes - before
-
-    def due(self, source: str, limit: int, now: datetime) -> list[Candidate]:
-        """URLs of `source` to fetch now: pending ones, newest first, then transient
-        failures whose back-off has passed. (Two index ranges: the cost follows the
-        backlog, not the archive.)"""
-        pending = self.execute(
-            "SELECT url, found_on, hint_published, hint_title, fetch_url, hint_summary FROM urls"
-            " WHERE source = ? AND state = 'pending'"
-            " ORDER BY hint_published IS NULL, hint_published DESC, discovered_at DESC LIMIT ?",
-            (source, limit),
-        ).fetchall()
-        retry = self.execute(
-            "SELECT url, found_on, hint_published, hint_title, fetch_url, hint_summary FROM urls"
-            " WHERE source = ? AND state = 'retry' AND next_attempt_at <= ? LIMIT ?",
-            (source, _iso(now), max(0, limit - len(pending))),
-        ).fetchall()
-        return [
-            Candidate(
-                r[0], source, r[1] or "", published=r[2], title=r[3], fetch_url=r[4], summary=r[5]
-            )
-            for r in (*pending, *retry)
-        ]
-
-    def retry_failed(self, sources: Sequence[str]) -> int:
-        """Make the failed URLs of `sources` (given up on, or waiting out a back-off)
-        pending again, with their attempts counted afresh. Returns how many."""
-        marks = ",".join("?" * len(sources))
-        if not marks:
-            return 0
-        with self._writing("cannot make failed URLs pending again"):
-            cursor = self.db.conn.execute(
-                "UPDATE urls SET state = 'pending', attempts = 0, next_attempt_at = NULL"
-                f" WHERE state IN ('failed', 'retry') AND source IN ({marks})",
-                tuple(sources),
-            )
-            return cursor.rowcount
-
-    def refresh_due(
-        self,
-        source: str,
-        younger_than: datetime,
-        checked_by: datetime,
-        limit: int,
-        below_id: int | None = None,
-    ) -> list[tuple[int, Candidate]]:
-        """Stored stories of `source` dated after `younger_than` and last checked at or
-        before `checked_by`, newest first, as (id, candidate); page with `below_id`."""
-        rows = self.execute(
-            "SELECT id, url FROM articles WHERE source = ? AND id < ?"
-            " AND coalesce(published_utc, fetched_at) >= ?"
-            " AND coalesce(checked_at, fetched_at) <= ? ORDER BY id DESC LIMIT ?",
-            (
-                source,
-                below_id if below_id is not None else 2**62,
-                _iso(younger_than),
-                _iso(checked_by),
-                limit,
-            ),
-        ).fetchall()
-        return [(int(r[0]), Candidate(url=r[1], source=source)) for r in rows]
 
     def boilerplate(self, source: str) -> tuple[frozenset[str], int]:
         """The source's learnt boilerplate keys, and the id of the newest story they were
@@ -282,24 +182,6 @@ class Archive:
     def next_article_id(self) -> int:
         """The id the next stored story will get (stories below it existed before)."""
         return int(self.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0])
-
-    def known(self, urls: Sequence[str]) -> set[str]:
-        """Which of `urls` the archive has seen in any state."""
-        found: set[str] = set()
-        for start in range(0, len(urls), 500):
-            chunk = list(urls[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0] for r in self.execute(f"SELECT url FROM urls WHERE url IN ({marks})", chunk)
-            )
-        return found
-
-    def article_conditional(self, url: str) -> tuple[str | None, str | None]:
-        row = self.execute(
-            "SELECT etag, last_modified FROM articles WHERE canonical_url = ? OR url = ? LIMIT 1",
-            (url, url),
-        ).fetchone()
-        return (row[0], row[1]) if row else (None, None)
 
     # --- page results ---------------------------------------------------------------
 
@@ -576,151 +458,3 @@ class Archive:
             "INSERT INTO minhash_bands (key, article_id) VALUES (?, ?)",
             [(key, article_id) for key in lsh_keys(signature)],
         )
-
-    # --- feeds and robots -----------------------------------------------------------
-
-    # --- feeds and robots -----------------------------------------------------------
-
-    def feed_states(self, source: str) -> list[FeedState]:
-        rows = self.execute(
-            "SELECT url, source, kind, discovered, etag, last_modified, checked_at, full_at,"
-            " status, error, failures, entries FROM feeds WHERE source = ? ORDER BY rowid",
-            (source,),
-        ).fetchall()
-        return [
-            FeedState(
-                url=r[0],
-                source=r[1],
-                kind=r[2],
-                discovered=bool(r[3]),
-                etag=r[4],
-                last_modified=r[5],
-                checked_at=r[6],
-                full_at=r[7],
-                status=r[8],
-                error=r[9],
-                failures=r[10] or 0,
-                entries=r[11] or 0,
-            )
-            for r in rows
-        ]
-
-    def save_feed_state(self, state: FeedState) -> None:
-        with self._writing():
-            self.db.conn.execute(
-                "INSERT OR REPLACE INTO feeds (url, source, kind, discovered, etag,"
-                " last_modified, checked_at, full_at, status, error, failures, entries)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    state.url,
-                    state.source,
-                    state.kind,
-                    int(state.discovered),
-                    state.etag,
-                    state.last_modified,
-                    state.checked_at,
-                    state.full_at,
-                    state.status,
-                    state.error,
-                    state.failures,
-                    state.entries,
-                ),
-            )
-
-    def forget_feeds(self, source: str, keep: Iterable[str]) -> None:
-        """Drop discovered feed records of `source` that discovery no longer finds."""
-        keep = list(keep)
-        marks = ",".join("?" * len(keep)) or "''"
-        with self._writing():
-            self.db.conn.execute(
-                f"DELETE FROM feeds WHERE source = ? AND discovered = 1 AND url NOT IN ({marks})",
-                (source, *keep),
-            )
-
-    def robots(self, origin: str) -> tuple[str | None, int, str] | None:
-        row = self.execute(
-            "SELECT body, status, fetched_at FROM robots WHERE origin = ?", (origin,)
-        ).fetchone()
-        return (row[0], int(row[1]), row[2]) if row else None
-
-    def save_robots(self, origin: str, body: str | None, status: int, fetched_at: str) -> None:
-        with self._writing():
-            self.db.conn.execute(
-                "INSERT OR REPLACE INTO robots (origin, body, status, fetched_at)"
-                " VALUES (?, ?, ?, ?)",
-                (origin, body, status, fetched_at),
-            )
-
-    # --- runs -----------------------------------------------------------------------
-
-    def begin_run(self, started: datetime, pid: int, hostname: str, sources: Sequence[str]) -> int:
-        with self._writing():
-            cursor = self.db.conn.execute(
-                "INSERT INTO runs (started_at, pid, hostname, status, sources)"
-                " VALUES (?, ?, ?, 'running', ?)",
-                (_iso(started), pid, hostname, json.dumps(list(sources))),
-            )
-        return int(cursor.lastrowid or 0)
-
-    def finish_run(
-        self,
-        run_id: int,
-        finished: datetime,
-        status: str,
-        exit_code: int,
-        totals: dict[str, int],
-        per_source: dict[str, dict[str, Any]],
-    ) -> None:
-        with self._writing():
-            self.db.conn.execute(
-                "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, requests = ?,"
-                " articles_new = ?, duplicates = ?, skipped = ?, failed = ?, revised = ?"
-                " WHERE id = ?",
-                (
-                    _iso(finished),
-                    status,
-                    exit_code,
-                    totals.get("requests", 0),
-                    totals.get("new", 0),
-                    totals.get("duplicate", 0),
-                    totals.get("skipped", 0),
-                    totals.get("failed", 0),
-                    totals.get("revised", 0),
-                    run_id,
-                ),
-            )
-            for source, counts in per_source.items():
-                self.db.conn.execute(
-                    "INSERT OR REPLACE INTO run_sources (run_id, source, discovered, new,"
-                    " duplicate, skipped, failed, revised, unchanged, feed_errors, error,"
-                    " avg_text_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run_id,
-                        source,
-                        counts.get("discovered", 0),
-                        counts.get("new", 0),
-                        counts.get("duplicate", 0),
-                        counts.get("skipped", 0),
-                        counts.get("failed", 0),
-                        counts.get("revised", 0),
-                        counts.get("unchanged", 0),
-                        counts.get("feed_errors", 0),
-                        counts.get("error"),
-                        counts.get("avg_text_length"),
-                    ),
-                )
-
-    def make_room(self) -> None:
-        """After a full disk: checkpoint the WAL so that the next writes reuse its file
-        from the start instead of growing it (best effort)."""
-        with suppress(sqlite3.DatabaseError):
-            self.db.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-
-    def close_abandoned_runs(self, now: datetime) -> int:
-        """Runs still marked running (their process was killed) are marked so."""
-        with self._writing():
-            cursor = self.db.conn.execute(
-                "UPDATE runs SET status = 'killed', finished_at = ? WHERE status = 'running'",
-                (_iso(now),),
-            )
-        return cursor.rowcount
