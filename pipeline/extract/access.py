@@ -48,11 +48,25 @@ _BARE = 200  # characters: a noscript page with less text than this is a JavaScr
 _HEAD = 250  # characters: a gate is what the text opens with
 
 # Markup of the anti-bot services' interstitials (in the HTML source, scripts included).
-_CHALLENGE_MARKUP = re.compile(
-    r"cf-chl|__cf_chl|challenge-platform|cf_chl_opt|cf-browser-verification|"
-    r"awswaf|aws-waf-token|captcha-delivery\.com|datadome|px-captcha|_pxcaptcha|"
-    r"perimeterx|/_Incapsula_Resource|sucuri_cloudproxy|ddos-guard",
-    re.IGNORECASE,
+# Plain substrings, looked for in the lower-cased page: a case-insensitive regex
+# alternation over 200 KB of HTML cost ~8 ms a page (measured on corpus/dev), more than
+# trafilatura's own extraction; `in` on a lower-cased copy costs well under 1 ms.
+_CHALLENGE_MARKERS = (
+    "cf-chl",
+    "__cf_chl",
+    "challenge-platform",
+    "cf_chl_opt",
+    "cf-browser-verification",
+    "awswaf",
+    "aws-waf-token",
+    "captcha-delivery.com",
+    "datadome",
+    "px-captcha",
+    "_pxcaptcha",
+    "perimeterx",
+    "/_incapsula_resource",
+    "sucuri_cloudproxy",
+    "ddos-guard",
 )
 # Their words (title or opening text of a short page).
 _CHALLENGE_WORDS = re.compile(
@@ -169,12 +183,17 @@ def read_markup(tree: LexborHTMLParser, html: str) -> Markup:
         title=title.strip(),
         free=_accessible_for_free(tree),
         paywall=any(_SUBSCRIBE.search(n.text(deep=True)) for n in tree.css(_PAYWALL_MARKUP)),
-        challenge=bool(_CHALLENGE_MARKUP.search(html[:200_000])),
+        challenge=_challenge_markup(html[:200_000].lower()),
         akamai=bool(_AKAMAI.search(visible[:2000])),
         noscript_js=bool(_NOSCRIPT_JS.search(noscript)),
         consent_vendor=tree.css_first(_CONSENT_VENDORS) is not None,
         password=tree.css_first("input[type='password' i]") is not None,
     )
+
+
+def _challenge_markup(page: str) -> bool:
+    """Whether the (lower-cased) page carries an anti-bot service's interstitial markup."""
+    return any(marker in page for marker in _CHALLENGE_MARKERS)
 
 
 def _accessible_for_free(tree: LexborHTMLParser) -> bool | None:
