@@ -25,7 +25,8 @@ from pipeline.errors import (
     ServerError,
     TooLargeError,
 )
-from pipeline.fetch.fetcher import Fetcher, HostRules, parse_retry_after
+from pipeline.fetch.checks import parse_retry_after
+from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.times import Timing
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -2,7 +2,8 @@
 delay, robots.txt, redirects checked hop by hop, retries with backoff and
 Retry-After, conditional GET, size caps after decompression, charset decisions.
 
-robots.py loads and caches a host's robots.txt. Clock, sleep and randomness come in
+robots.py loads and caches a host's robots.txt; checks.py holds the pure address and
+Retry-After checks. Clock, sleep and randomness come in
 through `Timing`, so tests never sleep.
 `Fetcher.for_source` gives the view of the fetcher a source fetches through: its
 requests carry the origins the source opted in to private addresses (see netguard).
@@ -12,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import email.utils
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urljoin
 
@@ -42,8 +41,9 @@ from pipeline.errors import (
     TransientFetchError,
     TruncatedError,
 )
+from pipeline.fetch.checks import check_address, opted, parse_retry_after
 from pipeline.fetch.credentials import Credentials
-from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost, origin_key
+from pipeline.fetch.netguard import OPT_IN, Origin, UnresolvableHost
 from pipeline.fetch.once import SharedDocuments
 from pipeline.fetch.robots import (
     MAX_CRAWL_DELAY,
@@ -98,22 +98,6 @@ class _Redirect:
 @dataclass(slots=True)
 class _Tally:
     requests: int = 0  # shared by a fetcher and its per-source views
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class Fetcher:
@@ -177,7 +161,7 @@ class Fetcher:
             url,
             kind,
             (etag, last_modified),
-            _opted(url, self._opt_in),
+            opted(url, self._opt_in),
             lambda: self.fetch(url, kind=kind, etag=etag, last_modified=last_modified),
         )
 
@@ -309,7 +293,7 @@ class Fetcher:
         for _hop in range(MAX_REDIRECTS + 1):
             if not is_http_url(current):
                 raise BlockedURLError(current, "only http and https URLs are fetched")
-            _check_address(current)
+            check_address(current)
             unresolved = self._host(current).unresolved
             if unresolved is not None:
                 raise unresolved.at(current)
@@ -391,7 +375,7 @@ class Fetcher:
                 raise RedirectError(url, f"unusable Location: {exc.__context__}") from None
             raise
         except UnicodeError as exc:
-            # The request's own host was checked (_check_address): this is the host of
+            # The request's own host was checked (check_address): this is the host of
             # the Location, which httpx cannot IDNA-decode ("http://xn--/").
             raise RedirectError(url, f"unusable Location host: {exc}") from None
 
@@ -491,26 +475,3 @@ class Fetcher:
         except BadEncoding as exc:
             raise ConnectError(url, f"corrupt {encoding} content: {exc}") from None
         return raw, (raw if body == raw else body)
-
-
-def _check_address(url: str) -> None:
-    """Raise InvalidURLError for an http(s) URL no request can be made to: one httpx
-    cannot parse, a host it cannot IDNA-decode ("xn--", "xn--ls8h.la"), or a host name
-    DNS cannot carry (a label over 63 letters, a name over 253)."""
-    try:
-        parsed = httpx.URL(url)
-        if not parsed.host:  # .host IDNA-decodes, as httpx does for every request
-            raise InvalidURLError(url, "no host")
-    except (httpx.InvalidURL, UnicodeError) as exc:
-        raise InvalidURLError(url, f"unusable address: {exc}") from None
-    host = parsed.raw_host.decode("ascii")
-    if ":" not in host and (len(host) > 253 or any(len(x) > 63 for x in host.split("."))):
-        raise InvalidURLError(url, f"{host} is too long for a DNS name")
-
-
-def _opted(url: str, opt_in: frozenset[Origin]) -> bool:
-    """Whether `url`'s origin is one the fetching source opted in (netguard.opted_in)."""
-    try:
-        return origin_key(httpx.URL(url)) in opt_in
-    except (httpx.InvalidURL, UnicodeError):
-        return False
