@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.times import to_utc
 
 
 def find_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
@@ -118,6 +121,29 @@ class Capture:
     file: str  # relative to the archive's directory
     offset: int
     length: int
+
+
+def story_columns(art: Article) -> dict[str, Any]:
+    """The columns that come from extraction, as the archive, the Parquet shards and the
+    export store them (lists as lists; `modified` in UTC, `published` with the
+    publisher's own offset): the one row builder of store/archive.py and warc/shards.py."""
+    return {
+        "title": art.title,
+        "author": art.author,
+        "authors": list(art.authors),
+        "agencies": list(art.agencies),
+        "published": art.published,  # ISO 8601 with the publisher's own offset
+        "modified": to_utc(art.modified),
+        "language": art.language,
+        "sitename": art.sitename,
+        "description": art.description,
+        "tags": list(art.tags),
+        "image": art.image,
+        "text": art.text,
+        "word_count": len(art.text.split()),
+        "content_hash": art.content_hash,
+        "minhash": art.minhash or None,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -436,3 +436,30 @@ def test_a_task_records_why_a_page_is_not_a_story(
         ("/api/", "skipped"),
     ]
     assert rows[1]["reason"] == "JSON, not a page"
+
+
+def test_a_shard_row_holds_the_story_columns_as_the_archive_stores_them(tmp_path: Path) -> None:
+    """Same schema, same values: `modified` with an offset is stored in UTC by the
+    archive, so a shard row (and an export's Parquet) holds it in UTC too."""
+    from pipeline.models import Article, Candidate, PageResult
+    from pipeline.store.archive import Archive
+    from pipeline.warc.shards import story_row
+
+    art = Article(
+        url="https://example.org/a",
+        canonical_url="https://example.org/a",
+        text="One paragraph of the story.",
+        content_hash="h1",
+        title="A story",
+        tags=("politics", "world"),
+        published="2026-11-25T10:30:00+02:00",
+        modified="2026-11-25T12:45:00+02:00",
+    )
+    with Archive.open(tmp_path / "a.db") as archive:
+        result = PageResult(Candidate(art.url, "s"), "article", "2026-11-25T11:00:00Z", art)
+        archive.save([result], None)
+    stored = query(tmp_path / "a.db", "SELECT modified, published, title, tags FROM articles")
+    row = story_row(art)
+    assert row["modified"] == stored[0][0] == "2026-11-25T10:45:00Z"
+    assert (row["published"], row["title"]) == stored[0][1:3]
+    assert row["tags"] == json.loads(stored[0][3]) == ["politics", "world"]

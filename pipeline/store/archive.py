@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline.models import Article, Candidate, Capture, PageResult
+from pipeline.models import Article, Candidate, Capture, PageResult, story_columns
 from pipeline.store import opening
 from pipeline.store.frontier import Frontier
 from pipeline.store.records import Records
@@ -52,24 +52,13 @@ def _capture(capture: Capture | None) -> list[Any]:
 
 
 def _story_fields(art: Article) -> dict[str, Any]:
-    """The columns that come from extraction."""
+    """The columns that come from extraction (models.story_columns), lists as JSON."""
     return {
-        "title": art.title,
-        "author": art.author,
+        **story_columns(art),
         "authors": _json_list(art.authors),
         "agencies": _json_list(art.agencies),
-        "published": art.published,  # ISO 8601 with the publisher's own offset
-        "published_utc": to_utc(art.published),
-        "modified": to_utc(art.modified),
-        "language": art.language,
-        "sitename": art.sitename,
-        "description": art.description,
         "tags": _json_list(art.tags),
-        "image": art.image,
-        "text": art.text,
-        "word_count": len(art.text.split()),
-        "content_hash": art.content_hash,
-        "minhash": art.minhash or None,
+        "published_utc": to_utc(art.published),
         "access": art.access,
     }
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from pipeline import __version__
 from pipeline.errors import ExportError, ShardError
-from pipeline.models import Article
+from pipeline.models import Article, story_columns
 
 SCHEMA_VERSION = "1"
 _TEXT = pa.string()
@@ -68,26 +68,9 @@ ROW_GROUP = 2000  # rows per row group
 
 
 def story_row(art: Article) -> dict[str, Any]:
-    """The columns that come from extraction."""
-    return {
-        "url": art.url,
-        "canonical_url": art.canonical_url,
-        "title": art.title,
-        "author": art.author,
-        "authors": list(art.authors),
-        "agencies": list(art.agencies),
-        "published": art.published,
-        "modified": art.modified,
-        "language": art.language,
-        "sitename": art.sitename,
-        "description": art.description,
-        "tags": list(art.tags),
-        "image": art.image,
-        "text": art.text,
-        "word_count": len(art.text.split()),
-        "content_hash": art.content_hash,
-        "minhash": art.minhash or None,
-    }
+    """The columns that come from extraction, as the archive stores them
+    (models.story_columns: `modified` in UTC)."""
+    return {"url": art.url, "canonical_url": art.canonical_url, **story_columns(art)}
 
 
 def article_of(row: dict[str, Any]) -> Article:
