@@ -147,3 +147,30 @@ def test_explain_returns_the_article_extract_returns(name: str) -> None:
     if article is not None:
         assert {o.field for o in why.metadata} >= {"title"}
         assert why.extracted
+
+
+def test_try_skips_bytes_that_are_no_page_as_a_run_does(
+    workdir: Path, arts: list[SiteArticle]
+) -> None:
+    """A story's markup behind a GIF signature is sniffed as an image by a run's
+    byte-level check (story.not_a_page) whatever the Content-Type said; try says so too
+    instead of extracting the decoded text. JSON is skipped by both as well."""
+    from pipeline.demo.pages import article_page
+    from pipeline.extract.workers import extract_bytes
+
+    url = "https://news.example" + arts[0].path
+    page = article_page(arts[0], "Gazette", "https://news.example", [], []).encode()
+    bodies = {
+        "image.html": b"GIF89a" + page,
+        "data.html": json.dumps({"title": arts[0].title, "text": arts[0].paragraphs}).encode(),
+    }
+    for name, body in bodies.items():
+        (workdir / name).write_bytes(body)
+        done = run_cli("try", url, "--html", name, "--json", cwd=workdir)
+        assert done.returncode == 1, done.stderr  # nothing would be kept
+        data = json.loads(done.stdout)
+        _article, reason = extract_bytes(body, "utf-8", url, ExtractOptions())
+        assert data["article"] is None, name
+        assert data["verdict"] == reason, name
+    plain = run_cli("try", url, "--html", "image.html", cwd=workdir)
+    assert "Not kept: binary data (image/gif), not a page" in plain.stdout

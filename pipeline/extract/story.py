@@ -3,7 +3,9 @@
 Pure; no I/O, no module state. Each check says why a page is not a story:
 - `not_a_page(body)`: the bytes, sniffed as browsers do (pipeline.sniff, WHATWG MIME
   Sniffing, whatever the Content-Type claimed): binary data (random bytes, a gzip
-  stream without Content-Encoding, a PDF, an image) or JSON/JSONP;
+  stream without Content-Encoding, a PDF, an image) or JSON/JSONP; `page_text` is the
+  one way from fetched or captured bytes to the text to extract (a run's workers and
+  `try` both go through it);
 - `not_a_story(url, text, title)`: a site's home page.
 
 Consent, bot-challenge and login pages standing in for the story are walls, told
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from pipeline.decode import to_text
 from pipeline.sniff import HTML_TYPES, computed_type, looks_like_json
 
 # Text a story does not contain: C0 controls other than whitespace, and U+FFFD from
@@ -31,6 +34,15 @@ def not_a_page(body: bytes) -> str | None:
     if looks_like_json(body):
         return "JSON, not a page"
     return None
+
+
+def page_text(body: bytes, encoding: str | None) -> tuple[str | None, str]:
+    """The decoded page to extract, or None and why these bytes are no page
+    (`not_a_page`): the byte-level check made before any extraction of a page's bytes."""
+    reason = not_a_page(body)
+    if reason is not None:
+        return None, reason
+    return to_text(body, encoding), ""
 
 
 def not_text(html: str) -> str | None:

@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pipeline.decode import to_text
 from pipeline.errors import (
     ExtractionError,
     ExtractionTimeout,
@@ -78,12 +77,12 @@ def extract_verdict(
     from pipeline.extract.extractor import (
         extract_traced,  # imported by workers (preloaded), not by the parent
     )
-    from pipeline.extract.story import not_a_page
+    from pipeline.extract.story import page_text
 
-    reason = not_a_page(body)
-    if reason is not None:
+    html, reason = page_text(body, encoding)
+    if html is None:
         return None, reason, "ok"
-    article, trace = extract_traced(to_text(body, encoding), url, options, summary)
+    article, trace = extract_traced(html, url, options, summary)
     return article, trace.skipped, trace.access
 
 

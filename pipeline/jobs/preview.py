@@ -3,8 +3,10 @@ nothing written anywhere.
 
 The page comes from the network (through the same Fetcher, address policy and
 robots.txt rules as a run, for one request), from a saved file, or from a story's
-stored capture. It is extracted in this process with `extractor.explain`, with the
-source's `drop` selectors and learnt boilerplate, as a run would extract it.
+stored capture. Its bytes go through the byte-level check a run makes
+(story.page_text: binary data and JSON are no page), then it is extracted in this
+process with `extractor.explain`, with the source's `drop` selectors and learnt
+boilerplate, as a run would extract it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.config.loader import Config, FetchSettings, Source
-from pipeline.decode import decide_encoding, to_text
+from pipeline.decode import decide_encoding
 from pipeline.errors import UsageError
 from pipeline.extract.access import judge_challenge
-from pipeline.extract.explain import Explanation
+from pipeline.extract.explain import Explanation, Trace
 from pipeline.extract.extractor import explain
+from pipeline.extract.story import page_text
 from pipeline.fetch.credentials import Credentials
 from pipeline.fetch.fetcher import Fetcher, HostRules
 from pipeline.fetch.netguard import AddressPolicy, make_client, opted_in
@@ -65,6 +68,18 @@ def _options(source: Source | None, keys: frozenset[str], now: str) -> ExtractOp
     return replace(base, now=now)
 
 
+def _explain(
+    body: bytes, encoding: str | None, url: str, options: ExtractOptions
+) -> tuple[Article | None, Explanation]:
+    """Explain the page as a run extracts it: bytes that are no page (binary data, JSON)
+    are skipped first by the same byte-level check (story.page_text), with its reason
+    as the verdict."""
+    html, reason = page_text(body, encoding)
+    if html is None:
+        return None, Trace(verdict=reason).freeze()
+    return explain(html, url, options)
+
+
 def learnt(archive: Archive | None, source: Source | None) -> frozenset[str]:
     if archive is None or source is None:
         return frozenset()
@@ -95,8 +110,8 @@ def from_network(
 ) -> Preview:
     """Fetch `url` politely (raises a FetchError subclass) and explain it."""
     fetched = asyncio.run(_fetch(config, source, url))
-    html = to_text(fetched.body, fetched.encoding)
-    article, why = explain(html, fetched.url, _options(source, keys, fetched.fetched_at))
+    options = _options(source, keys, fetched.fetched_at)
+    article, why = _explain(fetched.body, fetched.encoding, fetched.url, options)
     name = source.name if source else None
     return Preview(fetched.url, name, "fetched", article, why, len(keys))
 
@@ -107,8 +122,8 @@ def from_file(source: Source | None, url: str, path: Path, keys: frozenset[str])
         body = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    html = to_text(body, decide_encoding(body, None))
-    article, why = explain(html, url, _options(source, keys, _now()))
+    options = _options(source, keys, _now())
+    article, why = _explain(body, decide_encoding(body, None), url, options)
     name = source.name if source else None
     return Preview(url, name, f"file {path}", article, why, len(keys))
 
@@ -131,8 +146,7 @@ def from_capture(
     limit = config.fetch.max_bytes if config is not None else FetchSettings().max_bytes
     payload = read_capture(archive.path.parent, capture, limit)
     keys = archive.boilerplate(source.name if source else stored_source)[0]
-    html = to_text(payload.body, payload.encoding)
-    when = payload.date or _now()
-    article, why = explain(html, payload.url, _options(source, keys, when))
+    options = _options(source, keys, payload.date or _now())
+    article, why = _explain(payload.body, payload.encoding, payload.url, options)
     name = source.name if source else stored_source
     return Preview(payload.url, name, f"capture of story #{article_id}", article, why, len(keys))
