@@ -198,6 +198,19 @@ def test_csv_neutralises_formulas_unless_asked_not_to(db: Path) -> None:
     assert next(r for r in exact if "HYPERLINK" in r["title"])["title"].startswith("=HYPER")
 
 
+def test_csv_list_cells_escape_bidi_and_line_separators(tmp_path: Path) -> None:
+    """A tag from the web that flips text on screen (U+202E) or breaks lines (U+2028)
+    is \\u-escaped in the CSV's JSON list cell, as in jsonl, and reads back the same."""
+    tag = "news\u202egpj.exe\u2028two"
+    story = Story("bidi", "Bidi tag", filler("bidi"), tags=(tag, "plain"))
+    db = build_archive(tmp_path / "news.db", [story])
+    data = invoke("export", "--db", str(db), "--format", "csv").stdout_bytes
+    assert "\u202e".encode() not in data and "\u2028".encode() not in data
+    (row,) = read_csv(data)
+    assert row["tags"] == '["news\\u202egpj.exe\\u2028two", "plain"]'
+    assert json.loads(row["tags"]) == [tag, "plain"]
+
+
 @pytest.mark.parametrize(
     "value", ["=1+1", "+1", "-1", "@A1", "\t=x", "\r=x", "'=x", "''@x", "'plain", "plain", ""]
 )

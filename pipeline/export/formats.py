@@ -78,14 +78,14 @@ def _csv_cell(value: Any, guard: bool) -> str | int | float:
     if isinstance(value, int | float):
         return value
     if isinstance(value, list | dict):
-        value = json.dumps(value, ensure_ascii=False)
+        value = json_text(value)  # the same JSON; bidi controls and LS/PS \u-escaped
     text = str(value)
     return guard_formula(text) if guard else text
 
 
 def write_csv(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> int:
     """RFC 4180 CSV (comma, double quotes, CRLF) in UTF-8 with a byte-order mark, which
-    is how Excel recognises UTF-8; list columns as JSON arrays."""
+    is how Excel recognises UTF-8; list columns as JSON arrays (json_text, as in jsonl)."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     count = 0
     try:
