@@ -390,3 +390,23 @@ def test_a_header_run_into_the_first_block_is_stripped_and_a_teaser_is_no_articl
         "<title>Skerran: Review on the pool</title>",
     )
     assert extract(teaser, "https://news.example/a") is None
+
+
+def test_a_one_word_headline_is_not_cut_from_the_first_sentence_that_begins_with_it() -> None:
+    # A story headed "Emden" whose first sentence begins "Emden ist ...": the word is
+    # the sentence's subject, not the headline run into the paragraph.
+    first = "Emden ist vor allem in Deutschland für seine Kunsthalle und den Hafen bekannt."
+    text = "\n".join(["Emden", first, *STORY])
+    assert clean_lines(text, headlines=["Emden"], header=["Emden"]) == [first, *STORY]
+
+
+def test_table_rows_with_decimal_commas_are_not_taken_for_a_keyword_list() -> None:
+    # A table's rows after its separator row: "10,72" is a number, not three keywords.
+    rows = [
+        "| Hauptprodukt | Januar bis November 2020 | Januar bis November 2021 | Änderung |",
+        "|---|---|---|---|",
+        "| Rohbenzin | 10,72 Mio. t | 12,40 Mio. t | 15,7 % |",
+        "| Dieselkraftstoff | 32,23 Mio. t | 32,28 Mio. t | 0,1 % |",
+    ]
+    kept = clean_lines("\n".join([*STORY, *rows]))
+    assert kept[-2:] == rows[-2:]

@@ -142,6 +142,8 @@ _SHORTCODE_RE = re.compile(r"\[/[a-z_]+\]|\[[a-z_]+\s+[a-z_]+=[^\]]*\]")
 _IMAGE_URL_RE = re.compile(r"^(?:https?:)?//\S+\.(?:jpe?g|png|gif|webp|svg|avif)(?:\?\S*)?$", re.I)
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\d(?:[T ][\d:.+\-Z]+)?$")
 _NAV_SPLIT = re.compile(r"\s[·|•]\s")
+# A list's comma, not a decimal comma ("32,23 Mio. t", "1,5 %").
+_LIST_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _LEGAL_RE = re.compile(
     r"©|\b(?:impressum|imprint|datenschutz|privacy|terms|cookies|contact|kontakt|disclaimer|"
     r"sitemap|aviso legal|mentions légales|privacidad|termini)\b",
@@ -241,7 +243,7 @@ def _footer_row(line: str) -> bool:
 
 def _keyword_list(line: str) -> bool:
     """A comma-separated list of short keywords (a tag list), not a sentence."""
-    parts = [p for p in line.split(",") if p.strip()]
+    parts = [p for p in _LIST_COMMA.split(line) if p.strip()]
     return (
         len(parts) >= 3
         and not line.rstrip().endswith((".", "!", "?"))
@@ -302,6 +304,8 @@ def _strip_run_in(line: str, fline: str, prefixes: list[str]) -> str:
         if not prefix or not fline.startswith(prefix + " "):
             continue
         needed = len(prefix.split())
+        if needed < 2:
+            continue  # a one-word headline ("Emden") is also how its story's first sentence begins
         words = line.split()
         seen = 0
         for index, word in enumerate(words):
