@@ -144,7 +144,10 @@ def _stale(archive: Archive, h: SourceHealth, now: datetime) -> None:
 
 
 def _blocked(archive: Archive, h: SourceHealth) -> None:
-    """Flag a source whose pages, since its last new story, were mostly walls."""
+    """Flag a source whose pages, since its last new story, were mostly walls. Times
+    are whole seconds and a run can store stories and meet walls within one: a wall in
+    the second of the last new story counts as after it, a page answered in that second
+    does not (it is most likely one of those last stories)."""
     db = archive.db
     since = (
         db.execute("SELECT max(fetched_at) FROM articles WHERE source = ?", (h.name,)).fetchone()[0]
@@ -154,7 +157,7 @@ def _blocked(archive: Archive, h: SourceHealth) -> None:
     walls, other_failures = db.execute(
         f"SELECT count(*) FILTER (WHERE kind IN ({marks})),"
         f" count(*) FILTER (WHERE kind IS NULL OR kind NOT IN ({marks}))"
-        " FROM failures WHERE source = ? AND at > ?",
+        " FROM failures WHERE source = ? AND at >= ?",
         (*WALL_KINDS, *WALL_KINDS, h.name, since),
     ).fetchone()
     if walls < MIN_BLOCKED:
@@ -167,7 +170,7 @@ def _blocked(archive: Archive, h: SourceHealth) -> None:
     pages = walls + other_failures + answered
     if walls >= BLOCKED_SHARE * pages:
         kinds = db.execute(
-            f"SELECT kind, count(*) FROM failures WHERE source = ? AND at > ?"
+            f"SELECT kind, count(*) FROM failures WHERE source = ? AND at >= ?"
             f" AND kind IN ({marks}) GROUP BY kind ORDER BY 2 DESC",
             (h.name, since, *WALL_KINDS),
         ).fetchall()
