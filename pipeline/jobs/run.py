@@ -137,6 +137,7 @@ class Runner:
             again = self.archive.retry_failed([s.name for s in self.sources])
             log.info("%d failed URLs are pending again (--retry-failed)", again)
         self.archive.near_threshold = self.config.near_duplicate_threshold
+        self.archive.hold_room()  # a full disk can still record the run's end
         run_id = self.archive.begin_run(
             started, os.getpid(), socket.gethostname(), [s.name for s in self.sources]
         )
@@ -176,6 +177,8 @@ class Runner:
             failure=str(self.failure) if self.failure is not None else None,
         )
         try:
+            if self.failure is not None:  # e.g. a full disk: the space set aside at the start
+                self.archive.give_back_room()
             try:
                 self._finish(run_id, status, exit_code, report)
             except DiskFullError:  # the WAL may have room once checkpointed
@@ -186,6 +189,8 @@ class Runner:
             if self.failure is not None:
                 return report
             return replace(report, status=f"failed: {_cause(exc)}", exit_code=1, failure=str(exc))
+        finally:
+            self.archive.give_back_room()
         flagged = health(self.archive, [s.name for s in self.sources], self.timing.utcnow())
         for name, h in flagged.items():
             for reason in h.reasons:

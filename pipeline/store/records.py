@@ -7,11 +7,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pipeline.models import FeedState
 from pipeline.store.connection import Connection
 from pipeline.times import iso as _iso
+
+RESERVE_BYTES = 256 * 1024  # set aside during a run, so that a full disk can record its end
 
 
 class Records(Connection):
@@ -148,9 +151,29 @@ class Records(Connection):
                     ),
                 )
 
+    def _reserve(self) -> Path:
+        return self.path.with_name(self.path.name + "-reserve")
+
+    def hold_room(self) -> None:
+        """Set aside RESERVE_BYTES of disk beside the archive for the length of a run
+        (best effort: on a disk already full there is nothing to set aside)."""
+        reserve = self._reserve()
+        try:
+            with open(reserve, "wb") as fh:
+                fh.write(bytes(RESERVE_BYTES))  # written, not sparse: the blocks are taken
+        except OSError:
+            with suppress(OSError):
+                reserve.unlink(missing_ok=True)
+
+    def give_back_room(self) -> None:
+        """The end of a run: the space set aside is free again."""
+        with suppress(OSError):
+            self._reserve().unlink(missing_ok=True)
+
     def make_room(self) -> None:
-        """After a full disk: checkpoint the WAL so that the next writes reuse its file
-        from the start instead of growing it (best effort)."""
+        """After a full disk: give back the space set aside and checkpoint the WAL, so
+        that the run's end can still be written (best effort)."""
+        self.give_back_room()
         with suppress(sqlite3.DatabaseError):
             self.db.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
 
