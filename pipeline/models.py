@@ -102,6 +102,9 @@ class Article:
     language: str | None = None
     sitename: str | None = None
     description: str | None = None
+    # The lead under the headline (extract/standfirst.py): the story's own words, kept
+    # apart from its body `text` (story_text joins them).
+    standfirst: str | None = None
     tags: tuple[str, ...] = ()
     image: str | None = None
     minhash: bytes = b""  # MinHash signature of the text's shingles, for near-duplicates
@@ -137,6 +140,7 @@ def story_columns(art: Article) -> dict[str, Any]:
         "language": art.language,
         "sitename": art.sitename,
         "description": art.description,
+        "standfirst": art.standfirst,
         "tags": list(art.tags),
         "image": art.image,
         "text": art.text,

@@ -37,6 +37,12 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", _NON_WORD.sub(" ", folded)).strip()
 
 
+def story_text(standfirst: str | None, text: str) -> str:
+    """A story's whole text: its standfirst (the lead under the headline), then its
+    body, as `export` writes it and full-text search finds it."""
+    return f"{standfirst}\n\n{text}" if standfirst else text
+
+
 def content_hash(text: str) -> str:
     """Identity of a story's text (hex, 128 bits): equal for copies that normalise alike."""
     return hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).hexdigest()

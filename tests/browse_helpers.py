@@ -34,6 +34,7 @@ class Story:
     language: str | None = "en"
     authors: tuple[str, ...] = ("Marta Ellingham",)
     tags: tuple[str, ...] = ()
+    standfirst: str | None = None
 
     @property
     def url(self) -> str:
@@ -53,6 +54,7 @@ def result(story: Story, fetched: str = FETCHED) -> PageResult:
         language=story.language,
         sitename=story.source.title(),
         tags=story.tags,
+        standfirst=story.standfirst,
     )
     return PageResult(
         Candidate(story.url, story.source), "article", fetched, article=article, final_url=story.url

@@ -31,6 +31,7 @@ import pytest
 from pipeline.decode import decide_encoding, to_text
 from pipeline.extract.extractor import extract
 from pipeline.models import Article
+from pipeline.text import story_text
 
 _ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NEWSARCHIVE_CORPUS") or _ROOT.parent / "shared" / "corpus")
@@ -78,15 +79,17 @@ def test_trafilatura_eval_sample_keeps_the_story_and_drops_the_clutter() -> None
     tp = fn = fp = 0
     for name in _sample(list(expected), 20):
         article = _extract(folder, name, expected[name]["url"])
-        text = _flat(article.text if article else "")
+        # the story's whole text (standfirst and body), as the archive exports it
+        text = _flat(story_text(article.standfirst, article.text) if article else "")
         found = [_flat(s) in text for s in expected[name]["with"]]
         tp += sum(found)
         fn += len(found) - sum(found)
         fp += sum(_flat(s) in text for s in expected[name]["without"])
     recall, precision = tp / (tp + fn), tp / (tp + fp)
     # Measured when set (50 pages): recall 0.929 (143 of 154), precision 0.941 (9 found
-    # of 151 `without` snippets). Plain trafilatura's recall on the whole set is 0.945.
-    assert recall >= 0.91, f"recall {recall:.3f} (tp {tp}, fn {fn})"
+    # of 151 `without` snippets); with the standfirst kept, recall 0.942 (145 of 154).
+    # Plain trafilatura's recall on the whole set is 0.946.
+    assert recall >= 0.93, f"recall {recall:.3f} (tp {tp}, fn {fn})"
     assert precision >= 0.92, f"precision {precision:.3f} (tp {tp}, fp {fp})"
 
 

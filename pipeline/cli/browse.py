@@ -208,6 +208,9 @@ def show(
     if notes:
         out.print(Text.assemble((f"{'notes':>9}: ", "dim"), "; ".join(notes)))
     out.print()
+    if row.get("standfirst"):
+        out.print(Text(clean(row["standfirst"]), style="bold"), soft_wrap=True)
+        out.print()
     out.print(Text(clean(row["text"])), soft_wrap=True)
 
 

@@ -24,6 +24,7 @@ from typing import IO, Any
 from pipeline.errors import CaptureError, ExportError
 from pipeline.models import Capture
 from pipeline.store.queries import ARTICLE_COLUMNS, CAPTURE_COLUMNS
+from pipeline.text import story_text
 from pipeline.warc.capture import record_bytes, warcinfo
 
 Row = dict[str, Any]
@@ -126,10 +127,16 @@ _HEADER = (
 )
 
 
+def _story(row: Row) -> str:
+    """The story's whole text: its standfirst, a blank line, its body (text.story_text)."""
+    return story_text(row.get("standfirst"), str(row.get("text") or ""))
+
+
 def render_txt(row: Row) -> str:
-    """`Key: value` header lines (one line each), a blank line, then the text exactly."""
+    """`Key: value` header lines (one line each), a blank line, then the story: its
+    standfirst, if it has one, and its text, exactly."""
     lines = [f"{label}: {_one_line(row[key])}" for label, key in _HEADER if row.get(key)]
-    return "\n".join(lines) + "\n\n" + str(row.get("text") or "") + "\n"
+    return "\n".join(lines) + "\n\n" + _story(row) + "\n"
 
 
 # YAML double-quoted scalars: characters to escape so that any string loads back
@@ -158,6 +165,7 @@ _FRONT_MATTER = (
     "language",
     "sitename",
     "description",
+    "standfirst",
     "tags",
     "id",
     "fetched_at",
@@ -176,11 +184,11 @@ def _yaml_value(value: Any) -> str:
 
 def render_md(row: Row) -> str:
     """YAML front matter (every value quoted, so it loads back exactly), the title as
-    a heading, then the text exactly."""
+    a heading, then the story: its standfirst, if it has one, and its text, exactly."""
     front = [f"{k}: {_yaml_value(row[k])}" for k in _FRONT_MATTER if row.get(k) not in (None, "")]
     title = _one_line(row.get("title") or "")
     heading = f"# {title}\n\n" if title else ""
-    return "---\n" + "\n".join(front) + "\n---\n\n" + heading + str(row.get("text") or "") + "\n"
+    return "---\n" + "\n".join(front) + "\n---\n\n" + heading + _story(row) + "\n"
 
 
 def write_warc(rows: Iterable[Row], out: IO[bytes], options: ExportOptions) -> int:

@@ -4,7 +4,8 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
 
 1. metadata is read from the untouched tree (`metadata.read_metadata`: JSON-LD,
    OpenGraph/meta, microdata, <time>, byline, URL), and the article header's text
-   is noted (`clean.header_texts`);
+   is noted (`clean.header_texts`), and so is the standfirst, the lead under the
+   headline (`standfirst.find_standfirst`), which the Article keeps apart from its body;
 2. the tree is cleaned (`clean.preclean`: the source's `drop` selectors, scripts and
    embeds, hidden nodes, clutter containers and the blocks under clutter headings);
 3. trafilatura extracts the main text from the cleaned page in its full mode (with its
@@ -38,9 +39,10 @@ from pipeline.extract.clean import header_texts, preclean
 from pipeline.extract.explain import Explanation, Trace
 from pipeline.extract.metadata import read_metadata, visible_date
 from pipeline.extract.provenance import trace_metadata
+from pipeline.extract.standfirst import find_standfirst
 from pipeline.extract.story import not_a_story, not_text
 from pipeline.models import Article, ExtractOptions
-from pipeline.text import CJK, fingerprints, shingle_set
+from pipeline.text import CJK, fingerprints, shingle_set, story_text
 from pipeline.urls import canonicalize, same_site
 
 log = logging.getLogger(__name__)
@@ -187,6 +189,7 @@ def _extract(
     if trace is not None:
         trace_metadata(trace, tree, url, meta, options.now)
     header = header_texts(tree, meta.title)
+    lead = find_standfirst(tree, meta.title)
     canonical = _canonical(tree, url)
     paragraphs = " ".join(node.text(deep=True) for node in tree.css("p"))
     preclean(tree, options.drop, options.keep_social_posts, trace)
@@ -211,12 +214,17 @@ def _extract(
         log.debug("%s: not an article: trafilatura found no main text", url)
         return None, Stages(fallback=fallback, skipped=_TOO_LITTLE)
     lines = clean_lines(raw, meta.headlines, header, options.boilerplate, trace)
+    if lead:  # the standfirst is kept apart from the body, never twice
+        lines = [line for line in lines if " ".join(line.split()) != lead]
     text = "\n\n".join(lines)
     stages = Stages(extracted=cleaned, lines=tuple(lines), text=text, fallback=fallback)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
-    sizes = [len(line) + 2 * len(CJK.findall(line)) for line in lines]
+    # (The standfirst is the story's own text too: it counts.)
+    whole = [lead, *lines] if lead and lines else lines
+    sizes = [len(line) + 2 * len(CJK.findall(line)) for line in whole]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
-    if len(text) < options.min_text_length or prose < options.min_text_length / 2:
+    size = len(story_text(lead, text)) if lines else 0
+    if size < options.min_text_length or prose < options.min_text_length / 2:
         walled = _walled(markup, text, html, stages, trace)
         if walled is not None:
             return walled
@@ -243,6 +251,8 @@ def _extract(
         log.debug("%s: %s", url, verdict.reason)
         return None, replace(stages, skipped=verdict.reason, access=verdict.label)
     stages = replace(stages, access=verdict.label)
+    if trace is not None and lead:
+        trace.origin("standfirst", lead, "the element after the headline marked as its lead")
     if trace is not None and not meta.language:
         trace.origin("language", _detect_language(text), "detected from the text")
     digest, signature = fingerprints(text)
@@ -259,6 +269,7 @@ def _extract(
         language=meta.language or _detect_language(text),
         sitename=meta.sitename,
         description=meta.description,
+        standfirst=lead,
         tags=meta.tags,
         image=meta.image,
         minhash=signature,

@@ -74,6 +74,7 @@ _METADATA = (
     "language",
     "sitename",
     "description",
+    "standfirst",
     "tags",
     "image",
 )

@@ -139,11 +139,15 @@ def has_trigram(db: sqlite_utils.Database) -> bool:
 
 
 def scan(terms: tuple[str, ...]) -> tuple[list[str], list[Any]]:
-    """Clauses finding each of `terms` as a substring of the title or the text."""
+    """Clauses finding each of `terms` as a substring of the title, the standfirst or
+    the text."""
     clauses, params = [], []
     for term in terms:
-        clauses.append("(a.title LIKE ? ESCAPE '\\' OR a.text LIKE ? ESCAPE '\\')")
-        params += [like_pattern(term)] * 2
+        clauses.append(
+            "(a.title LIKE ? ESCAPE '\\' OR a.standfirst LIKE ? ESCAPE '\\'"
+            " OR a.text LIKE ? ESCAPE '\\')"
+        )
+        params += [like_pattern(term)] * 3
     return clauses, params
 
 

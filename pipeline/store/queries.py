@@ -40,6 +40,7 @@ ARTICLE_COLUMNS: tuple[str, ...] = (
     "language",
     "sitename",
     "description",
+    "standfirst",  # the lead under the headline, apart from the body `text`
     "tags",
     "image",
     "text",

@@ -41,6 +41,17 @@ CREATE TRIGGER "articles_au" AFTER UPDATE OF title, text ON "articles" BEGIN
   INSERT INTO "articles_fts" (rowid, "title", "text")
     VALUES (new.rowid, new."title", new."text");
 END"""
+# From migration 12 the word index also holds the standfirst (its last column, so that
+# column 1 is still the text and bm25's weights for title and text are unchanged).
+_FTS_COLUMNS = ["title", "text", "standfirst"]
+_FTS_UPDATE_TRIGGER_12 = """
+CREATE TRIGGER "articles_au" AFTER UPDATE OF title, text, standfirst ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text", "standfirst")
+    VALUES('delete', old.rowid, old."title", old."text", old."standfirst");
+  INSERT INTO "articles_fts" (rowid, "title", "text", "standfirst")
+    VALUES (new.rowid, new."title", new."text", new."standfirst");
+END"""
+_TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 
 def _v1_initial(db: sqlite_utils.Database) -> None:
@@ -90,7 +101,7 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
             ["title", "text"],
             fts_version="FTS5",
             create_triggers=True,
-            tokenize="porter unicode61 remove_diacritics 2",
+            tokenize=_TOKENIZE,
         )
     # Re-index only when the indexed columns change, not on bookkeeping updates.
     db.execute('DROP TRIGGER IF EXISTS "articles_au"')
@@ -341,11 +352,11 @@ def _v8_fetch_urls(db: sqlite_utils.Database) -> None:
     _add_columns(db, "urls", {"fetch_url": str})
 
 
-def _cjk(row: str) -> str:
+def _cjk(row: str, columns: tuple[str, ...]) -> str:
     """SQL: whether the story `row` (new or old) has CJK text, which the trigram index
     holds (a plain GLOB, so that any SQLite client writing the archive keeps it)."""
     glob = CJK_GLOB.replace("'", "''")
-    return f"(coalesce({row}.title, '') GLOB '{glob}' OR {row}.text GLOB '{glob}')"
+    return "(" + " OR ".join(f"coalesce({row}.{c}, '') GLOB '{glob}'" for c in columns) + ")"
 
 
 def _v9_trigram(db: sqlite_utils.Database) -> None:
@@ -355,9 +366,17 @@ def _v9_trigram(db: sqlite_utils.Database) -> None:
     of it, so an archive without any costs nothing. Built for the existing stories
     here; triggers keep it up to date. An SQLite without the trigram tokenizer (before
     3.34) gets no index, and CJK searches scan."""
+    _trigram(db, ("title", "text"))
+
+
+def _trigram(db: sqlite_utils.Database, columns: tuple[str, ...]) -> None:
+    """(Re)create the trigram index over `columns` of the stories with CJK text."""
+    names = ", ".join(columns)
+    if fts_columns(db, "articles_trigram") not in ([], list(columns)):
+        db.execute("DROP TABLE articles_trigram")  # a new column: built again below
     try:
         db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS articles_trigram USING fts5(title, text,"
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS articles_trigram USING fts5({names},"
             " content='articles', content_rowid='id', tokenize='trigram')"
         )
     except sqlite3.OperationalError as exc:
@@ -366,33 +385,36 @@ def _v9_trigram(db: sqlite_utils.Database) -> None:
         raise
     for name in ("articles_trigram_ai", "articles_trigram_ad", "articles_trigram_au"):
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    new_values = ", ".join(f"new.{c}" for c in columns)
+    old_values = ", ".join(f"old.{c}" for c in columns)
     add = (
-        "INSERT INTO articles_trigram (rowid, title, text)"
-        " SELECT new.id, new.title, new.text WHERE {new}"
+        f"INSERT INTO articles_trigram (rowid, {names})"
+        f" SELECT new.id, {new_values} WHERE {_cjk('new', columns)}"
     )
     remove = (
-        "INSERT INTO articles_trigram (articles_trigram, rowid, title, text)"
-        " SELECT 'delete', old.id, old.title, old.text WHERE {old}"
+        f"INSERT INTO articles_trigram (articles_trigram, rowid, {names})"
+        f" SELECT 'delete', old.id, {old_values} WHERE {_cjk('old', columns)}"
     )
-    new, old = _cjk("new"), _cjk("old")
+    db.execute(f"CREATE TRIGGER articles_trigram_ai AFTER INSERT ON articles BEGIN {add}; END")
+    db.execute(f"CREATE TRIGGER articles_trigram_ad AFTER DELETE ON articles BEGIN {remove}; END")
     db.execute(
-        "CREATE TRIGGER articles_trigram_ai AFTER INSERT ON articles BEGIN"
-        f" {add.format(new=new)}; END"
-    )
-    db.execute(
-        "CREATE TRIGGER articles_trigram_ad AFTER DELETE ON articles BEGIN"
-        f" {remove.format(old=old)}; END"
-    )
-    db.execute(
-        "CREATE TRIGGER articles_trigram_au AFTER UPDATE OF title, text ON articles BEGIN"
-        f" {remove.format(old=old)}; {add.format(new=new)}; END"
+        f"CREATE TRIGGER articles_trigram_au AFTER UPDATE OF {names} ON articles BEGIN"
+        f" {remove}; {add}; END"
     )
     # (Re)build for the stories already stored: a migration run again starts afresh.
     db.execute("INSERT INTO articles_trigram (articles_trigram) VALUES ('delete-all')")
     db.execute(
-        "INSERT INTO articles_trigram (rowid, title, text) SELECT a.id, a.title, a.text"
-        f" FROM articles a WHERE {_cjk('a')}"
+        f"INSERT INTO articles_trigram (rowid, {names})"
+        f" SELECT a.id, {', '.join(f'a.{c}' for c in columns)}"
+        f" FROM articles a WHERE {_cjk('a', columns)}"
     )
+
+
+def fts_columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    """The columns of the full-text table `table` ([] when there is none)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone() is None:
+        return []
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})").fetchall()]
 
 
 def _v10_published_utc(db: sqlite_utils.Database) -> None:
@@ -415,6 +437,28 @@ def _v11_access(db: sqlite_utils.Database) -> None:
     _index(db, "articles", "access")
 
 
+def _v12_standfirst(db: sqlite_utils.Database) -> None:
+    """The standfirst, the lead under the headline (extract/standfirst.py), kept apart
+    from the body `text`. Both full-text indexes gain it as a column, and are rebuilt
+    for the stories already stored (which have none yet: `reextract` finds theirs)."""
+    _add_columns(db, "articles", {"standfirst": str})
+    if fts_columns(db, "articles_fts") == _FTS_COLUMNS:  # this migration ran before
+        db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+    else:
+        db.execute('DROP TRIGGER IF EXISTS "articles_au"')
+        db["articles"].enable_fts(  # type: ignore[union-attr]
+            _FTS_COLUMNS,
+            fts_version="FTS5",
+            create_triggers=True,
+            tokenize=_TOKENIZE,
+            replace=True,
+        )
+    db.execute('DROP TRIGGER IF EXISTS "articles_au"')
+    db.execute(_FTS_UPDATE_TRIGGER_12)
+    if fts_columns(db, "articles_trigram"):
+        _trigram(db, ("title", "text", "standfirst"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_captures,
@@ -427,6 +471,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v9_trigram,
     _v10_published_utc,
     _v11_access,
+    _v12_standfirst,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

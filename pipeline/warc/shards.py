@@ -44,6 +44,7 @@ SCHEMA = pa.schema(
         ("language", _TEXT),
         ("sitename", _TEXT),
         ("description", _TEXT),
+        ("standfirst", _TEXT),  # the lead under the headline (absent from older shards)
         ("tags", _LIST),
         ("image", _TEXT),
         ("text", _TEXT),  # paragraphs separated by a blank line
@@ -88,6 +89,7 @@ def article_of(row: dict[str, Any]) -> Article:
         language=row["language"],
         sitename=row["sitename"],
         description=row["description"],
+        standfirst=row.get("standfirst"),
         tags=tuple(row["tags"] or ()),
         image=row["image"],
         minhash=row["minhash"] or b"",
