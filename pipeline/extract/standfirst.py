@@ -9,11 +9,14 @@ together, as `export` writes it. trafilatura itself rarely keeps the lead when t
 marks it as a teaser (docs/extraction.md, "The standfirst").
 
 Found on the untouched page by structure alone, in any language:
-- the headline is the <h1> that carries the title (or the first <h1>);
+- the headline is the <h1> that carries the title (an <h2> or <h3> of three words or
+  more on pages without one; without a title, the first <h1>);
 - the standfirst is the first element after it, in document order and within the next
-  `_WINDOW` elements, whose class, id or itemprop names a lead (`_LEAD`) and not a
-  caption, byline, image or list (`_NOT_LEAD`), outside links, lists, figures, navigation
-  and forms, with 6 to 200 words, mostly not link text;
+  `_WINDOW` elements, that is either marked as a lead by its class, id or itemprop
+  (`_LEAD`, and not a caption, byline, image or list: `_NOT_LEAD`; six words or more)
+  or a paragraph or subheading in the headline's own <header> or <hgroup> (eight words
+  or more); outside links, lists, figures, navigation and forms, not a dateline, at
+  most 1,500 characters, mostly not link text;
 - the search stops at the first paragraph of prose that is not so marked: the body has
   begun, and a marked element after it is a teaser of another story.
 
@@ -70,6 +73,7 @@ _OUTSIDE = frozenset(
     ]
 )
 _WINDOW = 60  # elements after the headline that are looked at
+_WALK = 2000  # nodes walked at most, counted or not
 _MIN_WORDS, _MAX_CHARS = 6, 1500
 _MIN_WORDS_UNMARKED = 8  # an unmarked paragraph in the header: a byline is shorter
 _PROSE = 150  # characters: an unmarked <p> this long is the body's first paragraph
@@ -172,8 +176,10 @@ def find_standfirst(tree: LexborHTMLParser, title: str | None = None) -> str | N
     header = _header_of(h1)
     headline = _flat(h1.text(deep=True))
     seen = 0
-    for node in _following(h1):
+    for walked, node in enumerate(_following(h1)):
         if node.tag in _NOT_COUNTED:
+            if walked > _WALK:  # an inline SVG of thousands of paths, say
+                break
             continue
         seen += 1
         if seen > _WINDOW:
