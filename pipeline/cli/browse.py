@@ -286,7 +286,8 @@ def export(
            --no-formula-guard writes such cells exactly. Excel cells hold at most 32,767
            characters: for very long texts, --columns without text.
     txt    OUTPUT/SOURCE/YYYY/MM/slug.txt: "Key: value" header lines, a blank line, the
-           text exactly.
+           standfirst (the lead under the headline) and a blank line if the story has
+           one, then the text exactly.
     md     the same tree, .md, with YAML front matter and the title as a heading.
     warc   the stories' raw captures (request-free response records, byte for byte
            as stored) as one .warc.gz; stories without a capture are left out.
