@@ -3,7 +3,7 @@ trafilatura in the same run.
 
 Usage:
     python benchmarks/trafilatura_eval.py CORPUS_DIR [--workers 2] [--output FILE.json]
-        [--only ID ...] [--dump DIR] [--no-learn]
+        [--only ID ...] [--dump DIR] [--no-learn] [--cli]
 
 CORPUS_DIR is ../shared/corpus/trafilatura-eval: `expected.json` mapping a page name to
 {url, with: [snippets], without: [snippets], title?, author?, date?, ...} and the pages
@@ -30,6 +30,15 @@ snippet found is a false positive, one absent a true negative; matching is on
 whitespace-collapsed text, case-sensitive. Precision, recall and F1 are over all
 snippets of all pages.
 
+With --cli, the pages also go through the real CLI: written into one WARC (each page's
+bytes as captured, under its URL, with the header ``Content-Type: text/html`` and no
+charset), imported by ``newsarchive import-warc`` into a fresh archive, exported by
+``newsarchive export --format jsonl``; ``ours (CLI)`` scores each page's exported story
+(standfirst and text; nothing for a page stored as a copy of another, or not stored),
+found by its address in canonical form. 37 entries of the corpus have no web address
+(``hard::name.html``); a WARC record needs one, so they get
+``https://<name>.invalid/page``.
+
 Metadata, on the pages whose entry has a ``title`` key (851): agreement with the
 expected value, an empty expected value agreeing only with an empty answer.
 - title: equal after NFKC, case folding and whitespace folding;
@@ -51,10 +60,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import multiprocessing
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 from collections import defaultdict
@@ -64,13 +77,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trafilatura
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from pipeline.decode import decide_encoding, to_text
 from pipeline.extract.boilerplate import learn
 from pipeline.extract.extractor import extract_traced
 from pipeline.models import ExtractOptions
 from pipeline.text import story_text
-from pipeline.urls import site_of
+from pipeline.urls import canonicalize, site_of
 
 _NAME_SPLIT = re.compile(r"\s*(?:;|,|&|\band\b|\bund\b)\s*")
 _CREDIT_WORD = re.compile(r"^(?:written by|by|von|par|por|di|autor|author)\b[:\s]*")
@@ -180,6 +195,69 @@ def run_pool(
         return dict(pool.imap_unordered(_job, tasks, chunksize=4))
 
 
+def through_cli(
+    corpus: Path, names: list[str], expected: dict[str, dict[str, Any]], workers: int
+) -> dict[str, dict[str, str]]:
+    """Each page's story (standfirst and text) and metadata as `newsarchive import-warc`
+    stores it and `newsarchive export` writes it ("" for a page with no story of its own)."""
+    repo = Path(__file__).resolve().parents[1]
+    address = {n: web_address(n, expected[n]["url"]) for n in names}
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    with tempfile.TemporaryDirectory() as tmp:
+        warc, db = Path(tmp) / "eval.warc.gz", Path(tmp) / "news.db"
+        with open(warc, "wb") as handle:
+            writer = WARCWriter(handle, gzip=True)
+            for name in names:
+                with gzip.open(corpus / "html" / f"{name}.html.gz", "rb") as page:
+                    body = page.read()
+                http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], "HTTP/1.1")
+                record = writer.create_warc_record(
+                    address[name],
+                    "response",
+                    payload=io.BytesIO(body),
+                    length=len(body),
+                    http_headers=http,
+                )
+                writer.write_record(record)
+        cli = [sys.executable, "-m", "pipeline"]
+        config = ["--config", str(Path(tmp) / "sources.yaml")]  # none: every default
+        imported = subprocess.run(
+            [*cli, "import-warc", str(warc), "--db", str(db), "--workers", str(workers), *config],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if imported.returncode not in (0, 1):  # 1: some pages failed, said on stderr
+            raise SystemExit(f"import-warc failed: {imported.stderr.strip()}")
+        exported = subprocess.run(
+            [*cli, "export", "--db", str(db), "--format", "jsonl", *config],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+    stories: dict[str, dict[str, str]] = {}
+    for line in exported.stdout.splitlines():
+        row = json.loads(line)
+        story = {
+            "text": story_text(row["standfirst"], row["text"]),
+            "title": row["title"] or "",
+            "author": row["author"] or "",
+            "date": row["published"] or "",
+        }
+        stories[canonicalize(row["url"]) or row["url"]] = story
+    empty = {"text": "", "title": "", "author": "", "date": ""}
+    return {n: stories.get(canonicalize(address[n]) or address[n], empty) for n in names}
+
+
+def web_address(name: str, url: str) -> str:
+    """`url`, or an address of its own for an entry without one (`hard::name.html`)."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return f"https://{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.invalid/page"
+
+
 def learnt_keys(
     names: list[str], expected: dict[str, dict[str, Any]], texts: dict[str, str]
 ) -> dict[str, frozenset[str]]:
@@ -260,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="only these page names")
     parser.add_argument("--dump", type=Path, help="write each page's texts to DIR/<name>.json")
     parser.add_argument("--no-learn", action="store_true", help="no per-site learning")
+    parser.add_argument("--cli", action="store_true", help="also score import-warc + export")
     args = parser.parse_args(argv)
 
     expected: dict[str, dict[str, Any]] = json.loads(
@@ -292,7 +371,14 @@ def main(argv: list[str] | None = None) -> int:
         "extractors": {},
     }
     body = {n: {**ours[n], "text": ours[n]["body"]} for n in names}
-    for label, results in (("trafilatura", plain), ("ours", ours), ("ours (body)", body)):
+    runs: list[tuple[str, dict[str, Any]]] = [
+        ("trafilatura", plain),
+        ("ours", ours),
+        ("ours (body)", body),
+    ]
+    if args.cli:
+        runs.append(("ours (CLI)", through_cli(args.corpus, names, expected, args.workers)))
+    for label, results in runs:
         report["extractors"][label] = {
             "snippets": score(names, expected, {n: results[n]["text"] for n in names}),
             "metadata": meta_score(names, expected, results),

@@ -165,6 +165,36 @@ def test_import_tells_html_as_fetch_does_when_a_record_has_no_content_type(
     assert json.loads(done.stdout)["new"] == 2
 
 
+def test_a_response_record_without_an_http_address_is_skipped_and_said(
+    tmp_path: Path,
+) -> None:
+    """Before: a `response` record under `hard::page.html` vanished (counted in no
+    figure but `records`); now it is a skipped response, and the summary says why."""
+    arts = synthetic_articles(2, seed=46)
+    warc = tmp_path / "odd.warc.gz"
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for article, target in zip(arts, ("hard::page.html", "https://o.example/a/1"), strict=True):
+            body = pages.article_page(article, "Odd Paper", "https://o.example", [], []).encode()
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], "HTTP/1.1")
+            writer.write_record(
+                writer.create_warc_record(
+                    target, "response", payload=io.BytesIO(body), length=len(body),
+                    http_headers=http,
+                )
+            )  # fmt: skip
+    db = tmp_path / "news.db"
+    done = run_cli("import-warc", str(warc), "--db", str(db), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["responses"], report["new"], report["skipped"]) == (2, 1, 1)
+    assert any("'hard::page.html' is not an http(s) address" in e for e in report["errors"])
+    assert query(db, "SELECT url FROM articles") == [("https://o.example/a/1",)]
+    done = run_cli("import-warc", str(warc), "--db", str(tmp_path / "b.db"), cwd=tmp_path)
+    assert "'hard::page.html' is not an http(s) address" in done.stderr
+    assert "1 skipped" in done.stderr + done.stdout
+
+
 def test_reextract_writes_metadata_that_changed_without_the_text(tmp_path: Path) -> None:
     """Stories stored when extraction did not read image or modified time get them from
     re-extraction: 'updated', not 'unchanged' with nothing written."""

@@ -202,9 +202,14 @@ def html_pages(
             continue
         record, offset = item
         report.records += 1
-        if record.rec_type != "response" or record.http_headers is None:
+        if record.rec_type != "response":
             continue
         report.responses += 1
+        if record.http_headers is None:  # warcio parses HTTP only for http(s) addresses
+            target = record.rec_headers.get_header("WARC-Target-URI") or ""
+            report.skipped += 1
+            report.errors.append(f"{path}@{offset}: {target!r} is not an http(s) address")
+            continue
         try:
             payload = payload_of(record, max_bytes)
         except Truncated as exc:
