@@ -170,3 +170,18 @@ def test_extract_drops_the_date_before_and_the_contact_block_after_the_story() -
     article = extract(html, "https://news.example/berths")
     assert article is not None
     assert article.text == "\n\n".join(LONG)
+
+
+def test_credit_and_source_lines_after_the_last_sentence_go() -> None:
+    tail = ["Titelbild: Flickr, CC BY 2.0", "Quelle: Deutscher Jagdverband (DJV), 02. Februar 2022"]
+    assert trim_edges([*STORY, *tail, "Crédits photos : Bestimage"]) == STORY
+
+
+def test_a_source_line_inside_the_story_and_a_closing_sentence_stay() -> None:
+    lines = [
+        STORY[0],
+        "Quelle: Statistisches Bundesamt, 2021",  # under a table, before the story's end
+        STORY[1],
+        "Source: the port authority, which said on Tuesday that the berths are fully funded.",
+    ]
+    assert trim_edges(lines) == lines

@@ -9,6 +9,8 @@ date, a contact line); words only confirm it, in several languages:
   2022"), or an advertising label ("Anzeige, enthält Affiliate Links", "*Werbung.");
 - after the last sentence: a date line that a stamp word confirms ("Aktualisiert am
   17.01.2021.", "Letzte Änderung 14.02.2019", "Last modified: 03-10-2004");
+- after the last sentence: a credit or source line ("Titelbild: Flickr, CC BY 2.0",
+  "Quelle: Deutscher Jagdverband (DJV)", "Crédits photos : Bestimage");
 - at the end: a contact block, a run of short lines (names, labels, addresses) that
   holds two e-mail addresses or phone numbers or more ("Pressekontakt / Dr. Tim Loppe
   / Tel.: 0211 77900 363 / Tim.Loppe@naturstrom.de").
@@ -51,6 +53,13 @@ _NUMBER = re.compile(r"^\d+(?:st|nd|rd|th|h\d*|am|pm|uhr)?$")
 _AD_LABEL = re.compile(
     r"^\W*(?:anzeige|werbung|advertisement|advertorial|sponsored|gesponsert|publicidad|"
     r"publicité|pubblicità|reklama|patrocinado|paid (?:post|content)|partner content)\b",
+    re.IGNORECASE,
+)
+# A credit or source label ("Titelbild: …", "Quelle: …", "Crédits photos : …").
+_CREDIT_LABEL = re.compile(
+    r"^\W*(?:titelbild|beitragsbild|aufmacherbild|headerbild|bildquelle|bildnachweis|"
+    r"fotos?|bilder?|quellen?|sources?|fuentes?|fontes?|źródło|zdjęcie|fot|"
+    r"crédits?(?: photos?)?|image illustrative|illustration|copyright)\s*[:©/]",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -111,7 +120,8 @@ def contact_block(lines: list[str]) -> int:
 
 def trim_edges(lines: list[str], trace: Trace | None = None) -> list[str]:
     """`lines` without the dates and advertising labels before the story's first
-    sentence, the stamped dates after its last one, and a trailing contact block."""
+    sentence, the stamped dates and credit lines after its last one, and a trailing
+    contact block."""
     sentences = [index for index, line in enumerate(lines) if sentence(line)]
     if not sentences:
         return lines
@@ -125,6 +135,8 @@ def trim_edges(lines: list[str], trace: Trace | None = None) -> list[str]:
             rule = "date or advertising label before the story"
         elif index > last and dated(line) and stamped(line):
             rule = "date stamp after the story"
+        elif index > last and len(line) < 200 and _CREDIT_LABEL.match(line):
+            rule = "credit or source line after the story"
         else:
             kept.append(line)
             continue
