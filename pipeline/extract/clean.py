@@ -5,11 +5,13 @@ Generic rules only (none names a site). `preclean` removes, in place:
   figcaptions, hidden nodes, embedded social posts and WordPress link cards;
 - elements whose class/id words name clutter trafilatura's own lists can miss
   (related, recommended, newsletter, subscribe, sharing, cookie/consent, author bio,
-  outbrain/taboola, disqus, breadcrumbs, credits), never the story's container;
+  outbrain/taboola, disqus, breadcrumbs, credits, copyright, disclosure, author box,
+  reading time), never the story's container;
 - the block under a clutter heading ("Related posts", "Read more", "You may also like",
   "Leave a comment", ... in several languages) even in plain, unclassed markup: the
   heading and the teaser-like siblings after it (links, titles, bylines);
-- lists whose every item is a link, and paragraphs that are nothing but links.
+- lists whose every item is a link, paragraphs that are nothing but links, and a
+  short label over a linked headline ("Lea también: <a>…</a>").
 
 `header_texts` notes the article header's text (headline, standfirst, byline) for
 `boilerplate.clean_lines` to drop from the top of the extracted text.
