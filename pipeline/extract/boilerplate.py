@@ -152,7 +152,7 @@ _LEGAL_RE = re.compile(
 _CSS_NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){2,}$")
 
 # Dateline/byline lines at the top: mostly date words, or a credit ("Posted by ...").
-_DATE_WORDS = frozenset(
+DATE_WORDS = frozenset(
     words(
         "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april"
         " june july august september october november december monday tuesday wednesday"
@@ -184,7 +184,7 @@ def _date_line(line: str, folded: str) -> bool:
     tokens = folded.split()
     if not tokens or not any(t.isdigit() for t in tokens):
         return False
-    other = [t for t in tokens if not t.isdigit() and t not in _DATE_WORDS and not t[0].isdigit()]
+    other = [t for t in tokens if not t.isdigit() and t not in DATE_WORDS and not t[0].isdigit()]
     return len(other) <= len(tokens) // 4
 
 
@@ -227,7 +227,7 @@ def worded_clutter(line: str, folded: str | None = None) -> bool:
     return not folded or bool(_LINE_RE.match(folded))
 
 
-def _sentence(line: str) -> bool:
+def sentence(line: str) -> bool:
     """A line of prose: a sentence or more of the story, not a label or a teaser."""
     stripped = line.strip()
     return len(stripped) >= 60 and stripped.endswith(SENTENCE_END) and " " in stripped
@@ -355,7 +355,7 @@ def clean_lines(
     # clutter's words flag is clutter even when it is a sentence ("Sign up for our
     # newsletter to get the latest news."); before it, only when it is no sentence.
     last = max(
-        (i for i in range(end) if _sentence(lines[i]) and not worded[i]),
+        (i for i in range(end) if sentence(lines[i]) and not worded[i]),
         default=-1,
     )
     kept: list[str] = []
@@ -371,7 +371,7 @@ def clean_lines(
         skipping_list = False
         if (
             structural_clutter(line)
-            or (worded[index] and (index > last or not _sentence(line)))
+            or (worded[index] and (index > last or not sentence(line)))
             or _heading_line(line, fline)
         ):
             if trace is not None:

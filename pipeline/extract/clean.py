@@ -5,11 +5,13 @@ Generic rules only (none names a site). `preclean` removes, in place:
   figcaptions, hidden nodes, embedded social posts and WordPress link cards;
 - elements whose class/id words name clutter trafilatura's own lists can miss
   (related, recommended, newsletter, subscribe, sharing, cookie/consent, author bio,
-  outbrain/taboola, disqus, breadcrumbs, credits), never the story's container;
+  outbrain/taboola, disqus, breadcrumbs, credits, copyright, disclosure, author box,
+  reading time), never the story's container;
 - the block under a clutter heading ("Related posts", "Read more", "You may also like",
   "Leave a comment", ... in several languages) even in plain, unclassed markup: the
   heading and the teaser-like siblings after it (links, titles, bylines);
-- lists whose every item is a link, and paragraphs that are nothing but links.
+- lists whose every item is a link, paragraphs that are nothing but links, and a
+  short label over a linked headline ("Lea también: <a>…</a>").
 
 `header_texts` notes the article header's text (headline, standfirst, byline) for
 `boilerplate.clean_lines` to drop from the top of the extracted text.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -46,9 +49,10 @@ _SOCIAL_POSTS = (
 _EMBED_CARDS = ".twitter-timeline, .wp-embedded-content"
 
 # class/id tokens of clutter containers trafilatura's own lists can miss. A token
-# matches when one of these words is one of its hyphen/underscore/camelCase parts
-# ("jp-relatedposts", "author-bio", "cookieNotice"), so "tag-sports" on an
-# <article> or "elementor-widget" on a story container never match.
+# matches when one of these words is one of its hyphen/underscore/camelCase parts,
+# or two adjacent parts run together ("jp-relatedposts", "author-bio", "cookieNotice",
+# "TestReport__AuthorBox"), so "tag-sports" on an <article> or "elementor-widget" on
+# a story container never match.
 _CLUTTER_WORDS = frozenset(
     {
         "related",
@@ -75,6 +79,11 @@ _CLUTTER_WORDS = frozenset(
         "breadcrumbs",
         "credit",
         "credits",
+        "copyright",  # a copyright notice or a photo's copyright line
+        "disclosure",  # an affiliate or advertising disclosure
+        "authorbox",  # the author's box (portrait, bio, contact) under the story
+        "readingtime",  # "5 min read"
+        "readtime",
     }
 )
 _SLUG_WORDS = frozenset(
@@ -100,7 +109,8 @@ def _is_clutter_token(token: str) -> bool:
     parts = [part.lower() for part in _TOKEN_SPLIT.split(token) if part]
     if len(parts) >= 4 and any(part in _SLUG_WORDS for part in parts):
         return False  # a slug made from a heading ("sharing-with-a-single-developer")
-    return any(part in _CLUTTER_WORDS for part in parts)
+    pairs = [a + b for a, b in pairwise(parts)]
+    return any(part in _CLUTTER_WORDS for part in (*parts, *pairs))
 
 
 def _is_clutter(node: LexborNode) -> bool:
@@ -232,6 +242,36 @@ def _link_paragraphs(tree: LexborHTMLParser) -> list[LexborNode]:
     for node in tree.css("p"):
         text = " ".join(node.text(deep=True).split())
         if len(text.split()) >= 4 and _link_text_len(node) >= 0.95 * len(text):
+            found.append(node)
+    return found
+
+
+# A short label before a linked headline: "Lea también:", "Auch lesen:", "MIRA:".
+_LABEL_MAX_WORDS = 4
+_LABEL_END = (":", "»", ">", "|")
+
+
+def _labelled_links(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Paragraphs and headings that are a short label and a linked headline after it
+    ("Lea también: <a>…</a>", "MIRA: <a>…</a>"): a teaser for another page, whatever
+    the label's language. Its form decides, not its words: a label of a few words
+    ending in a colon (or », >, |), then link text only, of at least four words."""
+    found = []
+    for node in tree.css("p, h2, h3, h4, h5, h6, blockquote"):
+        links = [" ".join(a.text(deep=True).split()) for a in node.css("a")]
+        links = [link for link in links if link]
+        if not links:
+            continue
+        text = " ".join(node.text(deep=True).split())
+        start = text.find(links[0])
+        label = text[:start].strip() if start > 0 else ""
+        linked = sum(len(link) for link in links)
+        if (
+            label.endswith(_LABEL_END)
+            and len(label.split()) <= _LABEL_MAX_WORDS
+            and sum(len(link.split()) for link in links) >= 4
+            and len(text) - len(label) - linked <= len(links) + 2
+        ):
             found.append(node)
     return found
 
@@ -372,3 +412,4 @@ def preclean(
     _remove_all(_heading_blocks(tree, body_len), trace, "block under a clutter heading")
     _remove_all(_link_lists(tree), trace, "list of links")
     _remove_all(_link_paragraphs(tree), trace, "paragraph of links")
+    _remove_all(_labelled_links(tree), trace, "a label and a link (a teaser)")

@@ -16,7 +16,9 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
    never costs a story (docs/extraction.md);
 4. the text is cleaned line by line (`boilerplate.clean_lines`: headline, standfirst
    and byline at the top, teasers, promotions, credits, a trailing related list,
-   and the source's learnt boilerplate lines);
+   and the source's learnt boilerplate lines), and at its edges (`edges.trim_edges`:
+   dates and advertising labels before the story's first sentence, date stamps and a
+   contact block after its last);
 5. a page without prose, or one `story.not_a_story` recognises (a home page, a consent
    or bot-challenge page), is no article: `extract_traced` says why. `explain` also
    records what each rule removed and where each metadata value came from (`try`).
@@ -36,6 +38,7 @@ from selectolax.lexbor import LexborHTMLParser
 from pipeline.extract.access import OK, WALLS, Markup, Verdict, classify, read_markup
 from pipeline.extract.boilerplate import clean_lines
 from pipeline.extract.clean import header_texts, preclean
+from pipeline.extract.edges import trim_edges
 from pipeline.extract.explain import Explanation, Trace
 from pipeline.extract.metadata import read_metadata, visible_date
 from pipeline.extract.provenance import trace_metadata
@@ -213,7 +216,7 @@ def _extract(
             return walled
         log.debug("%s: not an article: trafilatura found no main text", url)
         return None, Stages(fallback=fallback, skipped=_TOO_LITTLE)
-    lines = clean_lines(raw, meta.headlines, header, options.boilerplate, trace)
+    lines = trim_edges(clean_lines(raw, meta.headlines, header, options.boilerplate, trace), trace)
     if lead:  # the standfirst is kept apart from the body, never twice
         lines = [line for line in lines if " ".join(line.split()) != lead]
     text = "\n\n".join(lines)
