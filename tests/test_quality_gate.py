@@ -87,10 +87,11 @@ def test_trafilatura_eval_sample_keeps_the_story_and_drops_the_clutter() -> None
         fp += sum(_flat(s) in text for s in expected[name]["without"])
     recall, precision = tp / (tp + fn), tp / (tp + fp)
     # Measured when set (50 pages): recall 0.929 (143 of 154), precision 0.941 (9 found
-    # of 151 `without` snippets); with the standfirst kept, recall 0.942 (145 of 154).
-    # Plain trafilatura's recall on the whole set is 0.946.
-    assert recall >= 0.93, f"recall {recall:.3f} (tp {tp}, fn {fn})"
-    assert precision >= 0.92, f"precision {precision:.3f} (tp {tp}, fp {fp})"
+    # of 151 `without` snippets); with the standfirst kept and the precision rules,
+    # recall 0.948 (146 of 154), precision 0.954 (7 found). On the whole set plain
+    # trafilatura has recall 0.946 and precision 0.907.
+    assert recall >= 0.935, f"recall {recall:.3f} (tp {tp}, fn {fn})"
+    assert precision >= 0.94, f"precision {precision:.3f} (tp {tp}, fp {fp})"
 
 
 def test_dev_sample_body_text_matches_the_truth() -> None:
