@@ -3,6 +3,7 @@ search, written by export (extract/standfirst.py, migration 12)."""
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -11,15 +12,18 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 from selectolax.lexbor import LexborHTMLParser
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from pipeline.cli import cli
 from pipeline.extract.extractor import extract
 from pipeline.extract.standfirst import find_standfirst
 from pipeline.store import Archive
 from pipeline.store.schema import MIGRATIONS, fts_columns
-from pipeline.text import story_text
+from pipeline.text import content_hash, story_text
 
 from .browse_helpers import Story, build_archive, filler
+from .conftest import query, run_cli
 
 BODY = (
     "<p>Der Gemeinderat hat am Dienstagabend nach langer Debatte beschlossen, die alte "
@@ -219,3 +223,37 @@ def test_an_archive_from_before_the_standfirst_gains_it_and_stays_searchable(
         archive.db.conn.commit()
     assert found(path, "码头关闭") == ["https://o.example/1"]  # the old story, rebuilt
     assert found(path, "Lotsen") == ["https://o.example/1"]  # the trigger keeps it current
+
+
+def test_import_stores_the_standfirst_and_reextract_finds_it_for_older_stories(
+    tmp_path: Path,
+) -> None:
+    warc = tmp_path / "lead.warc.gz"
+    body = page(f'<p class="article__intro">{LEAD}</p>').encode()
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], "HTTP/1.1")
+        record = writer.create_warc_record(
+            "https://z.example/lokales/bruecke",
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=http,
+        )
+        writer.write_record(record)
+    db = tmp_path / "news.db"
+    assert run_cli("import-warc", str(warc), "--db", str(db), cwd=tmp_path).returncode == 0
+    [(standfirst, text)] = query(db, "SELECT standfirst, text FROM articles")
+    assert standfirst == LEAD and LEAD not in text
+    # As a version before the standfirst stored it: the lead in the body, no standfirst.
+    old = f"{LEAD}\n\n{text}"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE articles SET standfirst = NULL, text = ?, content_hash = ?",
+            [old, content_hash(old)],
+        )
+    done = run_cli("reextract", "--db", str(db), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["revised"] == 1  # the body changed: the old one is kept
+    assert query(db, "SELECT standfirst, text FROM articles") == [(standfirst, text)]
+    assert query(db, "SELECT count(*) FROM revisions") == [(1,)]
