@@ -255,7 +255,7 @@ def _extract(
         return None, replace(stages, skipped=verdict.reason, access=verdict.label)
     stages = replace(stages, access=verdict.label)
     if trace is not None and lead:
-        trace.origin("standfirst", lead, "the element after the headline marked as its lead")
+        trace.origin("standfirst", lead, "the lead under the headline, kept apart from the text")
     if trace is not None and not meta.language:
         trace.origin("language", _detect_language(text), "detected from the text")
     digest, signature = fingerprints(text)
