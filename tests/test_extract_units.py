@@ -410,3 +410,16 @@ def test_table_rows_with_decimal_commas_are_not_taken_for_a_keyword_list() -> No
     ]
     kept = clean_lines("\n".join([*STORY, *rows]))
     assert kept[-2:] == rows[-2:]
+
+
+def test_a_control_character_in_the_page_does_not_stop_the_visible_date() -> None:
+    """lxml (under htmldate) raised ValueError on a C0 control character while looking
+    for a dateline, and the page failed; browsers do not show such characters."""
+    story = " ".join(["Der Stadtrat tagte bis spät in die Nacht und stritt über den Haushalt."] * 6)
+    html = (
+        "<html><head><title>Haushalt beschlossen</title></head><body><article>"
+        "<h1>Haushalt beschlossen</h1>"
+        f"<p>{story}</p><script>var a = 1;</script>\x01<p>{story}</p></article></body></html>"
+    )
+    article = extract(html, "https://rat.example/haushalt")
+    assert article is not None and article.title == "Haushalt beschlossen"

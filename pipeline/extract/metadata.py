@@ -267,12 +267,18 @@ def _first_date(candidates: list[str], now: str | None) -> str | None:
     return next(iter(believable or stamps), None)
 
 
+# Characters XML cannot hold: lxml (under htmldate) raises on them mid-tree.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def visible_date(html: str, url: str, now: str | None = None) -> str | None:
     """The publication date a reader sees on a page that declares none (a dateline like
     "31. Januar 2022"), found by htmldate (trafilatura's date finder) without its
     extensive search, which measured worse; None when it finds none."""
+    # Control characters go first: htmldate's lxml raises ValueError on them (browsers
+    # do not show them).
     found = find_date(
-        html,
+        _NOT_XML.sub("", html),
         url=url or None,
         original_date=True,
         extensive_search=False,
