@@ -39,8 +39,12 @@ def normalise(text: str) -> str:
 
 def story_text(standfirst: str | None, text: str) -> str:
     """A story's whole text: its standfirst (the lead under the headline), then its
-    body, as `export` writes it and full-text search finds it."""
-    return f"{standfirst}\n\n{text}" if standfirst else text
+    body, as `export` writes it; the body alone when it opens with the lead already."""
+    if not standfirst:
+        return text
+    if normalise(standfirst) in normalise(text[: 2 * len(standfirst) + 200]):
+        return text
+    return f"{standfirst}\n\n{text}"
 
 
 def content_hash(text: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline.models import Article, Candidate, PageResult
 from pipeline.store import Archive
-from pipeline.text import content_hash
+from pipeline.text import content_hash, story_text
 
 REPO = Path(__file__).resolve().parents[1]
 FETCHED = "2026-11-25T12:00:00Z"
@@ -47,7 +47,7 @@ def result(story: Story, fetched: str = FETCHED) -> PageResult:
         url=story.url,
         canonical_url=story.url,
         text=text,
-        content_hash=content_hash(text),
+        content_hash=content_hash(story_text(story.standfirst, text)),
         title=story.title,
         authors=story.authors,
         published=story.published,

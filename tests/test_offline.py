@@ -174,6 +174,14 @@ def test_a_response_record_without_an_http_address_is_skipped_and_said(
     warc = tmp_path / "odd.warc.gz"
     with open(warc, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
+        # a crawler's DNS lookup is a `response` record too: not a page, not worth a word
+        dns = b"20260101000000\no.example.\t300\tIN\tA\t192.0.2.1\n"
+        writer.write_record(
+            writer.create_warc_record(
+                "dns:o.example", "response", payload=io.BytesIO(dns), length=len(dns),
+                warc_content_type="text/dns",
+            )
+        )  # fmt: skip
         for article, target in zip(arts, ("hard::page.html", "https://o.example/a/1"), strict=True):
             body = pages.article_page(article, "Odd Paper", "https://o.example", [], []).encode()
             http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], "HTTP/1.1")
@@ -188,7 +196,9 @@ def test_a_response_record_without_an_http_address_is_skipped_and_said(
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["responses"], report["new"], report["skipped"]) == (2, 1, 1)
+    assert report["records"] == 3
     assert any("'hard::page.html' is not an http(s) address" in e for e in report["errors"])
+    assert not any("dns:" in e for e in report["errors"])
     assert query(db, "SELECT url FROM articles") == [("https://o.example/a/1",)]
     done = run_cli("import-warc", str(warc), "--db", str(tmp_path / "b.db"), cwd=tmp_path)
     assert "'hard::page.html' is not an http(s) address" in done.stderr

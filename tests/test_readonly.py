@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
-from pipeline.store import Archive, queries
-from pipeline.store.schema import SCHEMA_VERSION
+from pipeline.store import Archive, queries, schema
 
 from .browse_helpers import STORIES, Story, build_archive, filler, serving
 from .conftest import run_cli
@@ -26,14 +26,33 @@ CJK = Story(
 def _fill(old_schema: bool) -> object:
     def fill(where: Path) -> None:
         db = build_archive(where / "news.db", [*STORIES, CJK])
-        conn = sqlite3.connect(db)
-        if old_schema:  # as the previous release left it: no trigram index
-            conn.execute("DROP TABLE articles_trigram")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
-            conn.commit()
-        conn.close()  # the last connection: the -wal and -shm files go
+        if old_schema:
+            to_schema_11(db)
+        sqlite3.connect(db).close()  # the last connection: the -wal and -shm files go
 
     return fill
+
+
+def to_schema_11(db: Path) -> None:
+    """The archive as schema 11 had it: no standfirst column, indexes without it."""
+    conn = sqlite3.connect(db)
+    for name in ("ai", "ad", "au", "trigram_ai", "trigram_ad", "trigram_au"):
+        conn.execute(f"DROP TRIGGER articles_{name}")
+    conn.execute("DROP TABLE articles_fts")
+    conn.execute("DROP TABLE articles_trigram")
+    conn.execute("ALTER TABLE articles DROP COLUMN standfirst")
+    conn.execute("ALTER TABLE revisions DROP COLUMN standfirst")
+    conn.commit()
+    old = sqlite_utils.Database(conn)
+    old["articles"].enable_fts(  # type: ignore[union-attr]
+        ["title", "text"], create_triggers=True, tokenize=schema._TOKENIZE
+    )
+    conn.execute("DROP TRIGGER articles_au")
+    conn.execute(schema._FTS_UPDATE_TRIGGER)
+    schema._trigram(old, ("title", "text"))
+    conn.execute("PRAGMA user_version = 11")
+    conn.commit()
+    conn.close()
 
 
 @pytest.fixture(params=[False, True], ids=["current", "older-schema"])
@@ -90,9 +109,13 @@ def test_a_run_on_a_read_only_archive_is_one_line(ro_db: Path, tmp_path: Path) -
 
 
 def _fill_released(where: Path) -> None:
-    """An archive as the last release (schema 6) left it: none of migrations 7-10."""
+    """An archive as the last release (schema 6) left it: none of migrations 7-12."""
     db = build_archive(where / "news.db", STORIES)
+    to_schema_11(db)
     conn = sqlite3.connect(db)
+    conn.execute("DROP INDEX articles_access")
+    conn.execute("ALTER TABLE articles DROP COLUMN access")
+    conn.execute("ALTER TABLE urls DROP COLUMN hint_summary")
     for name in ("ai", "ad", "au"):
         conn.execute(f"DROP TRIGGER articles_trigram_{name}")
     conn.execute("DROP TABLE articles_trigram")
@@ -120,3 +143,11 @@ def test_date_filters_work_on_a_read_only_archive_of_the_last_release(tmp_path: 
         assert sorted(json.loads(line)["url"] for line in done.stdout.splitlines()) == sorted(
             expected
         )
+        # every column: those later migrations added read as a story then was
+        done = run_cli("export", "--db", str(db), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(rows) == len(STORIES)
+        assert {(r["access"], r["standfirst"]) for r in rows} == {("ok", None)}
+        shown = run_cli("show", "1", "--db", str(db), cwd=tmp_path)
+        assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr

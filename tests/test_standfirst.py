@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
@@ -22,8 +23,9 @@ from pipeline.store import Archive
 from pipeline.store.schema import MIGRATIONS, fts_columns
 from pipeline.text import content_hash, story_text
 
-from .browse_helpers import Story, build_archive, filler
+from .browse_helpers import Story, build_archive, filler, result
 from .conftest import query, run_cli
+from .test_readonly import to_schema_11
 
 BODY = (
     "<p>Der Gemeinderat hat am Dienstagabend nach langer Debatte beschlossen, die alte "
@@ -39,6 +41,9 @@ LEAD = (
     "Die alte Brücke bleibt: Nach jahrelangem Streit stimmt der Gemeinderat für die "
     "Sanierung statt für den Abriss."
 )
+
+
+BODY_TEXT = BODY.replace("<p>", "").replace("</p>", "\n\n").strip()
 
 
 def page(header: str, after: str = "") -> str:
@@ -106,6 +111,60 @@ def test_a_page_whose_headline_is_an_h2_has_its_lead_found() -> None:
     # a one-word h2 is no headline
     html = html.replace("Brücke bleibt stehen</h2>", "Aktuelles</h2>")
     assert find_standfirst(LexborHTMLParser(html), "Aktuelles") is None
+
+
+def test_the_lead_reads_as_its_reader_sees_it() -> None:
+    # inline markup splits no words; a script inside the lead is no text
+    html = page(
+        '<p class="lead"><span class="dropcap">D</span>ie alte <a href="/b">Brücke</a> bleibt:'
+        " Nach jahre<em>langem</em> Streit stimmt der Gemeinderat für die Sanierung.<br>"
+        "<script>!function(n){window.cnx={}}</script>Der Abriss ist vom Tisch.</p>"
+    )
+    assert lead_of(html) == (
+        "Die alte Brücke bleibt: Nach jahrelangem Streit stimmt der Gemeinderat für die"
+        " Sanierung. Der Abriss ist vom Tisch."
+    )
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        f'<p class="lead" hidden>{LEAD}</p>',
+        f'<div style="display: none"><p class="lead">{LEAD}</p></div>',
+        '<p class="lead">Aktualisiert am Dienstag, 5 March 2024 um 10:30 Uhr von der Redaktion</p>',
+        "<p>Von Annette Henkel, Jan Kegelberg und der Lokalredaktion Süd</p>",
+    ],
+)
+def test_hidden_leads_datelines_and_bylines_are_not_taken(markup: str) -> None:
+    tree = LexborHTMLParser(page(markup))
+    assert find_standfirst(tree, "Brücke bleibt stehen", ("Annette Henkel",)) is None
+
+
+def test_a_body_that_opens_with_the_lead_does_not_repeat_it() -> None:
+    body = f"{LEAD}\n\nDer Gemeinderat hat am Dienstagabend beschlossen."
+    assert story_text(LEAD, body) == body
+    assert story_text(LEAD.upper(), body) == body  # words compared, not their case
+    assert story_text(LEAD, "Der Gemeinderat tagte.") == f"{LEAD}\n\nDer Gemeinderat tagte."
+    assert story_text(None, "Der Gemeinderat tagte.") == "Der Gemeinderat tagte."
+
+
+def test_a_corrected_lead_is_a_revision_that_keeps_the_old_one(tmp_path: Path) -> None:
+    first = Story("lead", "Brücke bleibt", BODY_TEXT, language="de", standfirst=LEAD)
+    fixed = Story(
+        "lead", "Brücke bleibt", BODY_TEXT, language="de", standfirst=LEAD + " (korrigiert)"
+    )
+    db = build_archive(tmp_path / "news.db", [first])
+    with Archive.open(db) as archive:
+        [saved] = archive.save([result(fixed)], None)
+    assert saved.outcome == "revised"
+    assert query(db, "SELECT standfirst, revision FROM articles") == [(fixed.standfirst, 2)]
+    assert query(db, "SELECT standfirst, revision FROM revisions") == [(LEAD, 1)]
+    # a version without a lead has none: the old one is not kept in its place
+    gone = Story("lead", "Brücke bleibt", BODY_TEXT, language="de")
+    with Archive.open(db) as archive:
+        [saved] = archive.save([result(gone)], None)
+    assert saved.outcome == "revised"
+    assert query(db, "SELECT standfirst, revision FROM articles") == [(None, 3)]
 
 
 def test_a_page_without_a_headline_has_no_standfirst() -> None:
@@ -254,6 +313,44 @@ def test_import_stores_the_standfirst_and_reextract_finds_it_for_older_stories(
         )
     done = run_cli("reextract", "--db", str(db), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["revised"] == 1  # the body changed: the old one is kept
+    # The story's whole text is the same (its hash too): the lead moves out of the body,
+    # with no revision.
+    assert json.loads(done.stdout)["updated"] == 1
     assert query(db, "SELECT standfirst, text FROM articles") == [(standfirst, text)]
-    assert query(db, "SELECT count(*) FROM revisions") == [(1,)]
+    assert query(db, "SELECT count(*) FROM revisions") == [(0,)]
+
+
+def _killed_fts(conn: sqlite3.Connection) -> None:  # killed while the index was rebuilt
+    for name in ("ai", "ad", "au"):
+        conn.execute(f"DROP TRIGGER articles_{name}")
+    conn.execute("DROP TABLE articles_fts")
+    conn.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING FTS5 (title, text, standfirst,"
+        " tokenize='porter unicode61 remove_diacritics 2', content=articles)"
+    )
+
+
+def _killed_trigram(conn: sqlite3.Connection) -> None:  # killed between drop and create
+    for name in ("ai", "ad", "au"):
+        conn.execute(f"DROP TRIGGER articles_trigram_{name}")
+    conn.execute("DROP TABLE articles_trigram")
+
+
+@pytest.mark.parametrize("kill", [_killed_fts, _killed_trigram])
+def test_migration_12_killed_midway_runs_again_whole(tmp_path: Path, kill: Any) -> None:
+    """Each step of the migration is kept as it ends: wherever it was killed, the next
+    open finishes it, and every story, old or new, is found."""
+    db = build_archive(tmp_path / "news.db", STORIES[1:])
+    to_schema_11(db)
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE articles ADD COLUMN standfirst TEXT")  # the first step ran
+    kill(conn)
+    conn.commit()
+    conn.close()
+    with Archive.open(db) as archive:
+        triggers = {r[0] for r in archive.db.execute("SELECT name FROM sqlite_master")}
+        assert {"articles_ai", "articles_ad", "articles_au", "articles_trigram_ai"} <= triggers
+        archive.save([result(STORIES[0])], None)
+    assert found(db, "Fährmann") == [STORIES[0].url]  # the new story's standfirst
+    assert found(db, "harbour") == [STORIES[2].url]  # an old story, indexed again
+    assert found(db, "港口很平静") == [STORIES[1].url]  # CJK, by the trigram index

@@ -192,7 +192,7 @@ def _extract(
     if trace is not None:
         trace_metadata(trace, tree, url, meta, options.now)
     header = header_texts(tree, meta.title)
-    lead = find_standfirst(tree, meta.title)
+    lead = find_standfirst(tree, meta.title, meta.authors)
     canonical = _canonical(tree, url)
     paragraphs = " ".join(node.text(deep=True) for node in tree.css("p"))
     preclean(tree, options.drop, options.keep_social_posts, trace)
@@ -217,16 +217,14 @@ def _extract(
         log.debug("%s: not an article: trafilatura found no main text", url)
         return None, Stages(fallback=fallback, skipped=_TOO_LITTLE)
     lines = trim_edges(clean_lines(raw, meta.headlines, header, options.boilerplate, trace), trace)
-    if lead:  # the standfirst is kept apart from the body, never twice
-        lines = [line for line in lines if " ".join(line.split()) != lead]
     text = "\n\n".join(lines)
     stages = Stages(extracted=cleaned, lines=tuple(lines), text=text, fallback=fallback)
     # An article has prose: a listing page's text is headlines and one-line blurbs.
     # (The standfirst is the story's own text too: it counts.)
-    whole = [lead, *lines] if lead and lines else lines
-    sizes = [len(line) + 2 * len(CJK.findall(line)) for line in whole]
+    story = story_text(lead, text) if lines else ""
+    sizes = [len(line) + 2 * len(CJK.findall(line)) for line in story.split("\n\n")]
     prose = sum(size for size in sizes if size >= _PROSE_LINE)
-    size = len(story_text(lead, text)) if lines else 0
+    size = len(story)
     if size < options.min_text_length or prose < options.min_text_length / 2:
         walled = _walled(markup, text, html, stages, trace)
         if walled is not None:
@@ -255,10 +253,12 @@ def _extract(
         return None, replace(stages, skipped=verdict.reason, access=verdict.label)
     stages = replace(stages, access=verdict.label)
     if trace is not None and lead:
-        trace.origin("standfirst", lead, "the lead under the headline, kept apart from the text")
+        trace.origin("standfirst", lead, "the lead under the headline")
     if trace is not None and not meta.language:
         trace.origin("language", _detect_language(text), "detected from the text")
-    digest, signature = fingerprints(text)
+    # The story's identity is its whole text: a corrected lead is a revision, and a
+    # story stored before the lead was kept apart keeps its hash.
+    digest, signature = fingerprints(story)
     return Article(
         url=url,
         canonical_url=canonical,

@@ -48,7 +48,14 @@ _NOT_LEAD = re.compile(
     re.IGNORECASE,
 )
 # A dateline and byline ("20. Mai 2019 - von A. Henkel") is no lead, however marked.
-_DATE = re.compile(r"\b\d{1,2}[./]\s?(?:\d{1,2}|\w+)[./ ]\s?\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+_DATE = re.compile(
+    r"\b\d{1,2}[./]\s?(?:\d{1,2}|\w+)[./ ]\s?\d{2,4}\b"  # 20.05.2019, 20. Mai 2019
+    r"|\b\d{4}-\d{2}-\d{2}\b"  # 2019-05-20
+    r"|\b\d{1,2}\s+[^\W\d_]{3,}\.?\s+\d{4}\b"  # 5 March 2024
+    r"|\b[^\W\d_]{3,}\.?\s+\d{1,2},\s*\d{4}\b"  # March 5, 2024
+    r"|\b\d{1,2}:\d{2}\b"  # 10:30
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _NOT_COUNTED = frozenset({"script", "style", "noscript", "template", "link", "meta", "svg", "path"})
 _ITEMPROPS = frozenset({"description", "abstract", "alternativeheadline"})
 # Never inside these: the lead is text of the page, not a link, a list item, a figure.
@@ -83,6 +90,26 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
+# Elements that break a line of text; inline ones (a, em, span, a drop cap) do not.
+_BREAKS_LIST = """address article aside blockquote br dd div dl dt figure footer h1 h2 h3 h4
+h5 h6 header hr li main nav ol p pre section table td th tr ul"""
+_BREAKS = frozenset(_BREAKS_LIST.split())
+
+
+def _text(node: LexborNode) -> str:
+    """The node's text as a reader sees it: words split only where a block or a line
+    break is ("der <a>Rat</a>," is "der Rat,", not "der Rat ,")."""
+    parts = []
+    for part in node.traverse(include_text=True):
+        if part.tag == "-text":
+            parent = part.parent
+            if parent is None or parent.tag not in _NOT_COUNTED:  # a script's code
+                parts.append(part.text_content or "")
+        elif part.tag in _BREAKS:
+            parts.append(" ")
+    return _flat("".join(parts))
+
+
 def _marked(node: LexborNode) -> bool:
     """Whether one of the node's class names, or its id or itemprop, names a lead."""
     attrs = node.attributes
@@ -91,6 +118,21 @@ def _marked(node: LexborNode) -> bool:
             if _LEAD.search(token) and not _NOT_LEAD.search(token):
                 return True
     return (attrs.get("itemprop") or "").strip().lower() in _ITEMPROPS
+
+
+def _hidden(node: LexborNode) -> bool:
+    """Whether the node, or one of its five nearest ancestors, is hidden from readers."""
+    current: LexborNode | None = node
+    for _ in range(6):
+        if current is None or current.tag in ("body", "html"):
+            return False
+        attrs = current.attributes
+        if "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true":
+            return True
+        if _HIDDEN_STYLE.search(attrs.get("style") or ""):
+            return True
+        current = current.parent
+    return False
 
 
 def _outside(node: LexborNode) -> bool:
@@ -167,9 +209,12 @@ def _candidate(node: LexborNode, header: LexborNode | None) -> bool:
     )
 
 
-def find_standfirst(tree: LexborHTMLParser, title: str | None = None) -> str | None:
+def find_standfirst(
+    tree: LexborHTMLParser, title: str | None = None, authors: tuple[str, ...] = ()
+) -> str | None:
     """The standfirst of the page in `tree` (untouched: call before cleaning), or None.
-    `title`: the story's title, to find its headline."""
+    `title`: the story's title, to find its headline; `authors`: its bylines' names (a
+    short line naming one is a byline, not a lead)."""
     h1 = _headline(tree, title)
     if h1 is None:
         return None
@@ -190,12 +235,14 @@ def find_standfirst(tree: LexborHTMLParser, title: str | None = None) -> str | N
             continue
         if not _outside(node):
             continue
-        text = _flat(node.text(deep=True, separator=" "))
+        text = _text(node)
         words = len(text.split()) + len(CJK.findall(text)) // 2
         least = _MIN_WORDS if _marked(node) else _MIN_WORDS_UNMARKED
         if words < least or len(text) > _MAX_CHARS or text == headline:
             continue
-        if words < 12 and _DATE.search(text):
+        if words < 20 and (_DATE.search(text) or any(name in text for name in authors)):
+            continue  # a dateline or a byline
+        if _hidden(node):
             continue
         links = sum(len(_flat(a.text(deep=True))) for a in node.css("a"))
         if links < 0.5 * len(text):

@@ -202,11 +202,11 @@ def html_pages(
             continue
         record, offset = item
         report.records += 1
-        if record.rec_type != "response":
-            continue
+        target = record.rec_headers.get_header("WARC-Target-URI") or ""
+        if record.rec_type != "response" or target.startswith("dns:"):
+            continue  # (a crawler's DNS lookups are `response` records too)
         report.responses += 1
         if record.http_headers is None:  # warcio parses HTTP only for http(s) addresses
-            target = record.rec_headers.get_header("WARC-Target-URI") or ""
             report.skipped += 1
             report.errors.append(f"{path}@{offset}: {target!r} is not an http(s) address")
             continue

@@ -331,14 +331,15 @@ class Archive(Frontier, Records):
         new version lacks is kept from the old one; the capture moves with the text."""
         conn = self.db.conn
         conn.execute(
-            "INSERT INTO revisions (article_id, revision, fetched_at, title, text, content_hash,"
-            " warc_file, warc_offset, warc_length)"
-            " SELECT id, revision, coalesce(updated_at, fetched_at), title, text, content_hash,"
-            " warc_file, warc_offset, warc_length FROM articles WHERE id = ?",
+            "INSERT INTO revisions (article_id, revision, fetched_at, title, standfirst, text,"
+            " content_hash, warc_file, warc_offset, warc_length)"
+            " SELECT id, revision, coalesce(updated_at, fetched_at), title, standfirst, text,"
+            " content_hash, warc_file, warc_offset, warc_length FROM articles WHERE id = ?",
             (article_id,),
         )
         fields = _story_fields(art)
-        keep = {"text", "content_hash", "word_count", "minhash", "access"}
+        # The text's parts (its hash covers the standfirst too) are replaced, never kept.
+        keep = {"standfirst", "text", "content_hash", "word_count", "minhash", "access"}
         sets = [f"{k} = ?" if k in keep else f"{k} = coalesce(?, {k})" for k in fields]
         params: list[Any] = list(fields.values())
         if capture is not None:

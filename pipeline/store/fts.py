@@ -138,16 +138,14 @@ def has_trigram(db: sqlite_utils.Database) -> bool:
     return row is not None
 
 
-def scan(terms: tuple[str, ...]) -> tuple[list[str], list[Any]]:
-    """Clauses finding each of `terms` as a substring of the title, the standfirst or
-    the text."""
+def scan(terms: tuple[str, ...], standfirst: bool = True) -> tuple[list[str], list[Any]]:
+    """Clauses finding each of `terms` as a substring of the title, the standfirst (when
+    the archive has the column) or the text."""
+    columns = ["a.title", *(["a.standfirst"] if standfirst else []), "a.text"]
     clauses, params = [], []
     for term in terms:
-        clauses.append(
-            "(a.title LIKE ? ESCAPE '\\' OR a.standfirst LIKE ? ESCAPE '\\'"
-            " OR a.text LIKE ? ESCAPE '\\')"
-        )
-        params += [like_pattern(term)] * 3
+        clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
+        params += [like_pattern(term)] * len(columns)
     return clauses, params
 
 

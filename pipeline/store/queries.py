@@ -115,10 +115,28 @@ def _utf8(value: str, what: str) -> str:
     return value
 
 
+def _columns(archive: Archive) -> set[str]:
+    """The columns `articles` has (an older archive read as it is lacks later ones)."""
+    return {row[1] for row in archive.db.execute("PRAGMA table_info(articles)")}
+
+
+# Columns later migrations added to `articles`, as a story stored before them reads
+# where the archive cannot be upgraded (read-only media: see store/opening.py).
+_ADDED = {"access": "'ok'", "standfirst": "NULL"}
+
+
+def _select(archive: Archive, columns: tuple[str, ...], prefix: str = "") -> str:
+    """SQL: `columns` of `articles`, each one the archive lacks as its old value."""
+    present = _columns(archive)
+    return ", ".join(
+        f"{prefix}{c}" if c in present or c not in _ADDED else f"{_ADDED[c]} AS {c}"
+        for c in columns
+    )
+
+
 def _date(archive: Archive) -> str:
     """SQL: a story's date for filters and order (see the module's docstring)."""
-    columns = {row[1] for row in archive.db.execute("PRAGMA table_info(articles)")}
-    published = "published_utc" if "published_utc" in columns else "published"
+    published = "published_utc" if "published_utc" in _columns(archive) else "published"
     return f"coalesce(a.{published}, a.fetched_at)"
 
 
@@ -186,7 +204,7 @@ def search(
     parsed, table = _parse(archive, query)
     date = _date(archive)
     clauses, params = _where(filters, now, date)
-    scan, scan_params = fts.scan(parsed.short)
+    scan, scan_params = fts.scan(parsed.short, "standfirst" in _columns(archive))
     clauses, params = scan + clauses, scan_params + params
     where = "".join(f" AND {c}" for c in clauses)
     columns = "a.id, a.title, a.source, a.published, a.url, a.language, a.author"
@@ -229,7 +247,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 def article(archive: Archive, id_or_url: str) -> dict[str, Any] | None:
     """One stored story by id, URL or canonical URL (a duplicate's URL leads to the
     story it copies), with its revisions and duplicates."""
-    cols = ", ".join(ARTICLE_COLUMNS)
+    cols = _select(archive, ARTICLE_COLUMNS)
     db = archive.db
     row = None
     _utf8(id_or_url, "id or URL")
@@ -286,10 +304,10 @@ def export_rows(
             f" choose from {', '.join(ARTICLE_COLUMNS)}"
         )
     clauses, params = _where(filters, now, _date(archive))
-    cols = ", ".join(f"a.{c}" for c in columns)
+    cols = _select(archive, columns, "a.")
     if filters.query:
         parsed, table = _parse(archive, filters.query)
-        scan, scan_params = fts.scan(parsed.short)
+        scan, scan_params = fts.scan(parsed.short, "standfirst" in _columns(archive))
         if parsed.match:
             scan.insert(0, f"a.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)")
             scan_params.insert(0, parsed.match)

@@ -370,8 +370,12 @@ def _v9_trigram(db: sqlite_utils.Database) -> None:
 
 
 def _trigram(db: sqlite_utils.Database, columns: tuple[str, ...]) -> None:
-    """(Re)create the trigram index over `columns` of the stories with CJK text."""
+    """(Re)create the trigram index over `columns` of the stories with CJK text. Each
+    step is kept as it ends (no transaction), so the triggers go first: an interrupted
+    run never leaves triggers that write to a missing table, and runs again whole."""
     names = ", ".join(columns)
+    for name in ("articles_trigram_ai", "articles_trigram_ad", "articles_trigram_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
     if fts_columns(db, "articles_trigram") not in ([], list(columns)):
         db.execute("DROP TABLE articles_trigram")  # a new column: built again below
     try:
@@ -383,8 +387,6 @@ def _trigram(db: sqlite_utils.Database, columns: tuple[str, ...]) -> None:
         if "tokenize" in str(exc) or "trigram" in str(exc):
             return
         raise
-    for name in ("articles_trigram_ai", "articles_trigram_ad", "articles_trigram_au"):
-        db.execute(f"DROP TRIGGER IF EXISTS {name}")
     new_values = ", ".join(f"new.{c}" for c in columns)
     old_values = ", ".join(f"old.{c}" for c in columns)
     add = (
@@ -440,23 +442,21 @@ def _v11_access(db: sqlite_utils.Database) -> None:
 def _v12_standfirst(db: sqlite_utils.Database) -> None:
     """The standfirst, the lead under the headline (extract/standfirst.py), kept apart
     from the body `text`. Both full-text indexes gain it as a column, and are rebuilt
-    for the stories already stored (which have none yet: `reextract` finds theirs)."""
+    for the stories already stored (which have none yet: `reextract` finds theirs). A
+    revision keeps its standfirst too. Each step is kept as it ends (sqlite-utils commits
+    the index's set-up), so the migration starts from nothing every time: killed at any
+    point, it runs again whole on the next open."""
     _add_columns(db, "articles", {"standfirst": str})
-    if fts_columns(db, "articles_fts") == _FTS_COLUMNS:  # this migration ran before
-        db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
-    else:
-        db.execute('DROP TRIGGER IF EXISTS "articles_au"')
-        db["articles"].enable_fts(  # type: ignore[union-attr]
-            _FTS_COLUMNS,
-            fts_version="FTS5",
-            create_triggers=True,
-            tokenize=_TOKENIZE,
-            replace=True,
-        )
-    db.execute('DROP TRIGGER IF EXISTS "articles_au"')
+    _add_columns(db, "revisions", {"standfirst": str})
+    for name in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    db["articles"].enable_fts(  # type: ignore[union-attr]
+        _FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=_TOKENIZE
+    )
+    db.execute('DROP TRIGGER IF EXISTS "articles_au"')  # re-index only on text changes
     db.execute(_FTS_UPDATE_TRIGGER_12)
-    if fts_columns(db, "articles_trigram"):
-        _trigram(db, ("title", "text", "standfirst"))
+    _trigram(db, ("title", "text", "standfirst"))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
