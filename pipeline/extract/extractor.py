@@ -182,7 +182,7 @@ def _extract(
         log.debug("%s: %s", url, reason)
         return None, Stages(skipped=reason)
     tree = LexborHTMLParser(html)
-    markup = read_markup(tree, html)  # before cleaning removes its dialogs and forms
+    markup = read_markup(tree, html, lazy=True)  # before cleaning drops dialogs, forms
     meta = read_metadata(tree, url, options.now)
     if trace is not None:
         trace_metadata(trace, tree, url, meta, options.now)
