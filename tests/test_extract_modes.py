@@ -65,14 +65,16 @@ def test_a_page_without_paragraph_text_gets_the_full_mode_but_no_plain_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The story in <div>s: the page's <p>s say nothing (under 200 characters), so the
-    # full mode is asked; there is nothing to compare with, so no plain run either.
+    # full mode is asked (and the fast mode not at all); there is nothing to compare
+    # with, so no plain run either.
     calls = Calls(monkeypatch)
     divs = "".join(f"<div>{p}</div>" for p in STORY)
     html = _page(f"<script>var ads = 1;</script><article>{divs}</article>")
     article = extract(html, URL)
     assert article is not None
     assert all(p in article.text for p in STORY)
-    assert [fast for _page, fast in calls.seen] == [True, False]
+    # the full mode straight away: the fast text could not decide anything
+    assert [fast for _page, fast in calls.seen] == [False]
     assert all(page != html for page, _fast in calls.seen)  # the untouched page: never
 
 

@@ -230,10 +230,13 @@ def _extract(
     said = shingle_set(paragraphs)
     preclean(tree, options.drop, options.keep_social_posts, trace)
     page = tree.html or ""
-    raw = _main_text(page, url, options, fast=True)
     least = 2 * options.min_text_length
-    if _looks_cut(raw, paragraphs, said, tree, least):
-        raw = _main_text(page, url, options)  # with its second opinions
+    if len(paragraphs) < _CHECK_MIN:  # the full mode whatever the fast text: straight away
+        raw = _main_text(page, url, options)
+    else:
+        raw = _main_text(page, url, options, fast=True)
+        if _looks_cut(raw, paragraphs, said, tree, least):
+            raw = _main_text(page, url, options)  # with its second opinions
     cleaned = raw
     fallback = plain = ""
     share = 1.0
