@@ -24,17 +24,23 @@ CJK_RANGES = (
 )
 CJK = re.compile("[" + "".join(f"{a}-{b}" for a, b in CJK_RANGES) + "]")
 _NON_WORD = re.compile(r"[^\w]+")
-_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 
 
 def normalise(text: str) -> str:
     """The text reduced to its words: NFKC, case-folded, punctuation and spacing folded.
 
     Two copies of a story that differ only in quotes, dashes, spacing or case
-    normalise to the same string.
+    normalise to the same string. (Each run of non-word characters, spaces included,
+    becomes one space: nothing is left to collapse after that.)
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return _SPACE.sub(" ", _NON_WORD.sub(" ", folded)).strip()
+    return _NON_WORD.sub(" ", folded).strip()
+
+
+def normal_words(text: str) -> list[str]:
+    """`normalise(text).split()`, without building the string (half the time)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def story_text(standfirst: str | None, text: str) -> str:
@@ -153,5 +159,7 @@ def to_signed64(value: int) -> int:
 def shingle_set(text: str, size: int = 4) -> set[tuple[str, ...]]:
     """The distinct word `size`-grams of the text's normalised words (for comparing how
     much of one text another keeps)."""
-    words = normalise(text).split()
-    return {tuple(words[i : i + size]) for i in range(max(1, len(words) - size + 1))}
+    words = normal_words(text)
+    if len(words) <= size:
+        return {tuple(words)}
+    return set(zip(*(words[i:] for i in range(size)), strict=False))

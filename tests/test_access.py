@@ -6,8 +6,9 @@ talk about cookies, captchas, logins or subscriptions stay `ok`."""
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
-from pipeline.extract.access import challenge_body
+from pipeline.extract.access import challenge_body, classify, read_markup
 from pipeline.extract.extractor import explain, extract_traced
 
 from .access_pages import (
@@ -38,6 +39,22 @@ def test_bot_challenges_are_labelled(kind: str) -> None:
     article, stages = extract_traced(CHALLENGE[kind], URL)
     assert article is None
     assert stages.access == "bot_challenge", stages.skipped
+
+
+def test_markup_read_lazily_looks_for_challenge_markup_only_for_a_short_text() -> None:
+    # extract reads the page's markup with lazy=True: the anti-bot markup (a scan of
+    # the whole source) is looked for only when the text is short enough for a wall.
+    html = CHALLENGE["perimeterx"]
+    markup = read_markup(LexborHTMLParser(html), html, lazy=True)
+    assert markup.challenge is None
+    assert read_markup(LexborHTMLParser(html), html).challenge is True
+    # 1,000 characters of text: too long for the challenge words, a wall by its markup.
+    text = (" ".join(STORY_EN) * 2)[:1000]
+    assert classify(markup, text, html=html).label == "bot_challenge"
+    assert classify(read_markup(LexborHTMLParser(html), html), text).label == "bot_challenge"
+    assert classify(markup, text).label == "ok"  # no source to look in
+    story = " ".join(STORY_EN) * 4  # 1,900 characters: never a wall, whatever the markup
+    assert classify(markup, story, html=html).label == "ok"
 
 
 @pytest.mark.parametrize("language", sorted(LOGIN))

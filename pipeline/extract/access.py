@@ -29,7 +29,7 @@ the site served.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
@@ -159,7 +159,9 @@ class Markup:
     title: str = ""
     free: bool | None = None  # isAccessibleForFree of the page's JSON-LD (None: unsaid)
     paywall: bool = False  # paywall markup on the page, holding a subscribe notice
-    challenge: bool = False  # an anti-bot service's interstitial markup
+    # An anti-bot service's interstitial markup; None: not looked for yet (read_markup's
+    # `lazy`): `classify` looks only when the text is short enough for a wall.
+    challenge: bool | None = False
     akamai: bool = False  # "Access Denied ... Reference #"
     noscript_js: bool = False  # a <noscript> asking for JavaScript
     consent_vendor: bool = False  # a consent vendor's dialog
@@ -172,8 +174,10 @@ class Verdict:
     reason: str = ""
 
 
-def read_markup(tree: LexborHTMLParser, html: str) -> Markup:
-    """The access signals of a parsed, still untouched page (`html` its source)."""
+def read_markup(tree: LexborHTMLParser, html: str, *, lazy: bool = False) -> Markup:
+    """The access signals of a parsed, still untouched page (`html` its source). With
+    `lazy`, the anti-bot markup is not looked for (`challenge` is None): scanning the
+    source costs more than the rest together, and only a short text needs it."""
     title_node = tree.css_first("title")
     title = title_node.text() if title_node is not None else ""
     noscript = " ".join(n.text(deep=True) for n in tree.css("noscript"))
@@ -183,7 +187,7 @@ def read_markup(tree: LexborHTMLParser, html: str) -> Markup:
         title=title.strip(),
         free=_accessible_for_free(tree),
         paywall=any(_SUBSCRIBE.search(n.text(deep=True)) for n in tree.css(_PAYWALL_MARKUP)),
-        challenge=_challenge_markup(html[:200_000].lower()),
+        challenge=None if lazy else challenge_markup(html),
         akamai=bool(_AKAMAI.search(visible[:2000])),
         noscript_js=bool(_NOSCRIPT_JS.search(noscript)),
         consent_vendor=tree.css_first(_CONSENT_VENDORS) is not None,
@@ -191,8 +195,10 @@ def read_markup(tree: LexborHTMLParser, html: str) -> Markup:
     )
 
 
-def _challenge_markup(page: str) -> bool:
-    """Whether the (lower-cased) page carries an anti-bot service's interstitial markup."""
+def challenge_markup(html: str) -> bool:
+    """Whether the page's source (its first 200,000 characters) carries an anti-bot
+    service's interstitial markup."""
+    page = html[:200_000].lower()
     return any(marker in page for marker in _CHALLENGE_MARKERS)
 
 
@@ -246,7 +252,11 @@ def classify(
 ) -> Verdict:
     """The access label of a page whose markup says `markup` and whose extracted story
     text is `text`. When that text is hardly anything (cleaning drops consent dialogs
-    and forms), the page's visible text (of its source `html`) is judged instead."""
+    and forms), the page's visible text (of its source `html`) is judged instead.
+    Markup read `lazy` gets its anti-bot markup from `html` here, when the text is short
+    enough for a wall."""
+    if markup.challenge is None and len(text) < SHORT:
+        markup = replace(markup, challenge=html is not None and challenge_markup(html))
     wall = wall_of(markup, text, status=status)
     if wall is None and html is not None and len(text) < _TINY:
         wall = wall_of(markup, visible_text(html), status=status)

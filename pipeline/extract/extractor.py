@@ -8,12 +8,17 @@ Runs in worker processes. The page is parsed once with selectolax (Lexbor):
    headline (`standfirst.find_standfirst`), which the Article keeps apart from its body;
 2. the tree is cleaned (`clean.preclean`: the source's `drop` selectors, scripts and
    embeds, hidden nodes, clutter containers and the blocks under clutter headings);
-3. trafilatura extracts the main text from the cleaned page in its full mode (with its
-   second-opinion extractors), without its own metadata pass (htmldate is its slowest
-   part, and the selectolax reading above measured better). When that text is short or
-   lacks half of the page's paragraph text, plain trafilatura on the untouched page is
-   asked too, and its text is used when the cleaned one keeps under 30% of it: cleaning
-   never costs a story (docs/extraction.md);
+3. trafilatura extracts the main text from the cleaned page, without its own metadata
+   pass (htmldate is its slowest part, and the selectolax reading above measured
+   better): in its fast mode first, and again in its full mode (with its readability
+   and justext second opinions, a third more time) only when the fast text looks cut:
+   short, or lacking half of the page's paragraph text, or under 30% of the cleaned
+   page's text, or the page has hardly any paragraph text (the full mode's opinions
+   change the text on about 1 page in 20, nearly all of them such pages). When the
+   text is still short or lacks half of the page's paragraph text (if it has 200
+   characters or more), plain trafilatura on the untouched page is asked too, and its
+   text is used when the cleaned one keeps under 30% of it: cleaning never costs a
+   story (docs/extraction.md);
 4. the text is cleaned line by line (`boilerplate.clean_lines`: headline, standfirst
    and byline at the top, teasers, promotions, credits, a trailing related list,
    and the source's learnt boilerplate lines), and at its edges (`edges.trim_edges`:
@@ -51,12 +56,23 @@ from pipeline.urls import canonicalize, same_site
 log = logging.getLogger(__name__)
 
 _PROSE_LINE = 60
+# trafilatura's full mode is asked when its fast text of the cleaned page keeps less
+# than this share of the word 4-grams of the page's paragraph text (its <p>s) ...
+_FULL_SHARE = 0.5
+# ... or is shorter than this share of the paragraph text's length ...
+_FULL_LENGTH = 0.5
+# ... or than this share of the cleaned page's text (a story not in <p>s: spiegel.de's
+# fast text kept 858 of the full text's 15,337 characters).
+_FULL_PAGE = 0.3
 # When trafilatura's text of the cleaned page keeps less than this share of the word
 # 4-grams of its text of the untouched page, cleaning cut the story: fall back.
 _FALLBACK_SHARE = 0.3
 # Plain extraction (a second trafilatura run) is asked only when the cleaned page's
-# text keeps less than this share of the untouched page's paragraph text (its <p>s).
+# text keeps less than this share of the untouched page's paragraph text (its <p>s),
+# when that text says something (_CHECK_MIN characters: no fallback on the three
+# corpora needed a page with less).
 _CHECK_SHARE = 0.5
+_CHECK_MIN = 200
 _TOO_LITTLE = (
     "not an article (too little text)"  # characters: shorter blocks are headlines, labels, blurbs
 )
@@ -99,8 +115,30 @@ def _detect_language(text: str) -> str | None:
 
 def _kept_share(plain: str, cleaned: str) -> float:
     """The share of `plain`'s word 4-grams that `cleaned` has too."""
-    want = shingle_set(plain)
+    return _share_of(shingle_set(plain), cleaned)
+
+
+def _share_of(want: set[tuple[str, ...]], cleaned: str) -> float:
     return len(want & shingle_set(cleaned)) / len(want) if want else 1.0
+
+
+def _looks_cut(
+    text: str, paragraphs: str, said: set[tuple[str, ...]], tree: LexborHTMLParser, least: int
+) -> bool:
+    """Whether trafilatura's fast text of the cleaned page (`tree`) looks cut, so that
+    its full mode is worth asking: short (under `least` characters), or short against the
+    page's paragraph text (4-grams `said`) or against the cleaned page's whole text. A
+    page with hardly any paragraph text (under _CHECK_MIN characters) gets the full mode:
+    its layout is an unusual one, where the second opinions change most."""
+    if len(text) < least or len(paragraphs) < _CHECK_MIN:
+        return True
+    if len(text) < _FULL_LENGTH * len(paragraphs):
+        return True
+    if _share_of(said, text) < _FULL_SHARE:
+        return True
+    body = tree.body
+    page = " ".join(body.text(deep=True, separator=" ").split()) if body is not None else ""
+    return len(text) < _FULL_PAGE * len(page)
 
 
 def _main_text(page: str, url: str, options: ExtractOptions, **mode: Any) -> str:
@@ -187,7 +225,7 @@ def _extract(
         log.debug("%s: %s", url, reason)
         return None, Stages(skipped=reason)
     tree = LexborHTMLParser(html)
-    markup = read_markup(tree, html)  # before cleaning removes its dialogs and forms
+    markup = read_markup(tree, html, lazy=True)  # before cleaning drops dialogs, forms
     meta = read_metadata(tree, url, options.now)
     if trace is not None:
         trace_metadata(trace, tree, url, meta, options.now)
@@ -195,11 +233,20 @@ def _extract(
     lead = find_standfirst(tree, meta.title, meta.authors)
     canonical = _canonical(tree, url)
     paragraphs = " ".join(node.text(deep=True) for node in tree.css("p"))
+    said = shingle_set(paragraphs)
     preclean(tree, options.drop, options.keep_social_posts, trace)
-    raw = cleaned = _main_text(tree.html or "", url, options)
+    page = tree.html or ""
+    least = 2 * options.min_text_length
+    if len(paragraphs) < _CHECK_MIN:  # the full mode whatever the fast text: straight away
+        raw = _main_text(page, url, options)
+    else:
+        raw = _main_text(page, url, options, fast=True)
+        if _looks_cut(raw, paragraphs, said, tree, least):
+            raw = _main_text(page, url, options)  # with its second opinions
+    cleaned = raw
     fallback = plain = ""
     share = 1.0
-    if len(raw) < 2 * options.min_text_length or _kept_share(paragraphs, raw) < _CHECK_SHARE:
+    if len(raw) < least or (len(paragraphs) >= _CHECK_MIN and _share_of(said, raw) < _CHECK_SHARE):
         # Hardly any text, or it lacks much of what the page's paragraphs say: did
         # cleaning cut the story?
         plain = _main_text(html, url, options)
