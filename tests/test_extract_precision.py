@@ -185,3 +185,69 @@ def test_a_source_line_inside_the_story_and_a_closing_sentence_stay() -> None:
         "Source: the port authority, which said on Tuesday that the berths are fully funded.",
     ]
     assert trim_edges(lines) == lines
+
+
+# ------------------------------------------- story text the rules must keep (a review's cases)
+
+
+def test_schedules_appeals_and_helplines_after_the_story_are_no_contact_block() -> None:
+    """Dates and times are no phone numbers, and a block without an e-mail address is
+    no press contact: each of these tails is the story's."""
+    tails = [
+        ["Tour dates:", "Berlin, Columbia Halle: 05.03.2024", "Hamburg, Docks: 07.03.2024"],
+        ["Programme:", "09.30 – 10.30 Opening speech", "08.00 – 09.00 Breakfast with the mayor"],
+        [
+            "Anyone with information should call police on 0161 856 1234.",
+            "Or call Crimestoppers on 0800 555 111.",
+        ],
+        ["Where to get help:", "Childline: 0800 1111", "Mind: 0300 123 3393"],
+    ]
+    story = [f"{line} {line}" for line in STORY]  # long lines: a contact block may follow
+    for tail in tails:
+        assert trim_edges([*story, *tail]) == [*story, *tail], tail
+    # a press contact (a name, a phone number and an e-mail address) still goes
+    contact = ["Pressekontakt", "Dr. Tim Loppe", "Tel.: 0211 77900 363", "tim.loppe@example.de"]
+    assert trim_edges([*story, *contact]) == story
+
+
+def test_a_timeline_s_dates_before_the_first_sentence_stay() -> None:
+    lines = ["5 March 2024", "Rain starts", "6 March 2024", "The river rises", *STORY]
+    assert trim_edges(lines) == lines
+    # one dateline under the headline goes
+    assert trim_edges(["18 Kindersitze im Test", "23.10.2018", *STORY]) == [
+        "18 Kindersitze im Test",
+        *STORY,
+    ]
+
+
+def test_event_dates_gallery_lines_and_sponsored_headlines_stay() -> None:
+    tail = ["Date: Saturday 12 March 2024", "Bilder/Videos vom Hochwasser in der Galerie"]
+    assert trim_edges([*STORY, *tail]) == [*STORY, *tail]
+    head = ["Sponsored walk raises 5,000 euros for flood victims"]
+    assert trim_edges([*head, *STORY]) == [*head, *STORY]
+
+
+def test_heading_anchors_and_long_disclosure_panels_are_story() -> None:
+    answer = (
+        "Die Verlage müssen offenlegen, wer ihre Inhalte finanziert, und das gilt auch"
+        " für Beiträge, die von Stiftungen oder Unternehmen bezahlt wurden, sagt die"
+        " Medienanstalt; Verstöße kosten bis zu 50.000 Euro Bußgeld im Einzelfall. "
+    ) * 3
+    text = _cleaned(
+        f"<article>{_story_html()}"
+        '<h2 id="copyright-reform">Copyright reform in the port city</h2>'
+        f'<div class="disclosure__panel"><p>{answer}</p></div></article>'
+    )
+    assert "Copyright reform in the port city" in text
+    assert "Bußgeld im Einzelfall" in text
+
+
+def test_a_label_over_a_linked_report_or_anchor_stays() -> None:
+    text = _cleaned(
+        f"<article>{_story_html()}"
+        '<p>Read the full report: <a href="/files/flood-risk-2024.pdf">Flood risk in the'
+        " river districts 2024</a></p>"
+        '<p>Skip to: <a href="#timeline">The timeline of the flood night</a></p></article>'
+    )
+    assert "Flood risk in the river districts 2024" in text
+    assert "The timeline of the flood night" in text

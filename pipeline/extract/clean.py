@@ -103,14 +103,22 @@ _CLUTTER_CANDIDATES = ", ".join(
 _HEADING_TAGS = "h2, h3, h4, h5, h6, p, div, span, strong, b, li, section > header"
 
 
-def _is_clutter_token(token: str) -> bool:
+# Words that also name parts of a story (a "disclosure" accordion of an explainer, a
+# section on copyright): they mark clutter only on a short element.
+_SHORT_ONLY = frozenset({"copyright", "disclosure", "authorbox", "readingtime", "readtime"})
+_SHORT = 400  # characters
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _clutter_words(token: str) -> set[str]:
+    """The clutter words a class or id token is made of (none for a heading's slug)."""
     if _NOT_CLUTTER_RE.search(token.lower()):
-        return False
+        return set()
     parts = [part.lower() for part in _TOKEN_SPLIT.split(token) if part]
     if len(parts) >= 4 and any(part in _SLUG_WORDS for part in parts):
-        return False  # a slug made from a heading ("sharing-with-a-single-developer")
+        return set()  # a slug made from a heading ("sharing-with-a-single-developer")
     pairs = [a + b for a, b in pairwise(parts)]
-    return any(part in _CLUTTER_WORDS for part in (*parts, *pairs))
+    return {part for part in (*parts, *pairs) if part in _CLUTTER_WORDS}
 
 
 def _is_clutter(node: LexborNode) -> bool:
@@ -119,8 +127,12 @@ def _is_clutter(node: LexborNode) -> bool:
         value = attrs.get(name)
         if not value or _CLUTTER_HINT.search(value.lower()) is None:
             continue
-        if any(_is_clutter_token(token) for token in value.split()):
-            return True
+        if name == "id" and node.tag in _HEADINGS:
+            continue  # an anchor made from the heading's words ("copyright-reform")
+        for token in value.split():
+            found = _clutter_words(token)
+            if found - _SHORT_ONLY or (found and _text_len(node) < _SHORT):
+                return True
     return False
 
 
@@ -253,13 +265,24 @@ _LABEL_MAX_WORDS = 4
 _LABEL_END = (":", "»", ">", "|")
 
 
+_FILE = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|csv|mp3|mp4|jpe?g|png)(?:[?#]|$)", re.I)
+
+
+def _not_a_page(href: str) -> bool:
+    """Whether a link goes somewhere other than another page (a file, an anchor, mail)."""
+    href = href.strip()
+    return href.startswith(("#", "mailto:", "tel:")) or bool(_FILE.search(href))
+
+
 def _labelled_links(tree: LexborHTMLParser) -> list[LexborNode]:
     """Paragraphs and headings that are a short label and a linked headline after it
     ("Lea también: <a>…</a>", "MIRA: <a>…</a>"): a teaser for another page, whatever
     the label's language. Its form decides, not its words: a label of a few words
     ending in a colon (or », >, |), then link text only, of at least four words."""
     found = []
-    for node in tree.css("p, h2, h3, h4, h5, h6, blockquote"):
+    for node in tree.css("p, h2, h3, h4, h5, h6"):
+        if any(_not_a_page(a.attributes.get("href") or "") for a in node.css("a")):
+            continue  # a link to a report, a file, a place on the page: the story's own
         links = [" ".join(a.text(deep=True).split()) for a in node.css("a")]
         links = [link for link in links if link]
         if not links:

@@ -19,6 +19,7 @@ date, a contact line); words only confirm it, in several languages:
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from pipeline.extract.boilerplate import DATE_WORDS, fold, sentence, words
 from pipeline.extract.explain import LINES, Trace
@@ -38,9 +39,9 @@ _MONTHS = frozenset(
 # Words of a date line besides the date itself ("Stand:", "Datum", "Erstellt am").
 _STAMP_WORDS = frozenset(
     words(
-        "updated modified published posted created last date letzte änderung geändert"
-        " aktualisiert erstellt veröffentlicht stand datum fecha actualizado actualización"
-        " última publicado creado data atualizado mis à jour publié créé modifié"
+        "updated modified published posted created letzte änderung geändert"
+        " aktualisiert erstellt veröffentlicht stand actualizado actualización"
+        " última publicado creado atualizado mis à jour publié créé modifié"
         " aggiornato pubblicato creato zaktualizowano opublikowano"
     )
 )
@@ -50,20 +51,25 @@ _NUMERIC_DATE = re.compile(
 )
 # A number token of a date or time ("2022", "10h36", "2pm", "6th").
 _NUMBER = re.compile(r"^\d+(?:st|nd|rd|th|h\d*|am|pm|uhr)?$")
+# The label alone, or followed by punctuation ("Anzeige, enthält Affiliate Links"); not
+# a headline that begins with the word ("Sponsored walk raises 5,000 euros").
 _AD_LABEL = re.compile(
     r"^\W*(?:anzeige|werbung|advertisement|advertorial|sponsored|gesponsert|publicidad|"
-    r"publicité|pubblicità|reklama|patrocinado|paid (?:post|content)|partner content)\b",
+    r"publicité|pubblicità|reklama|patrocinado|paid (?:post|content)|partner content)"
+    r"(?:\W*$|\s*[,.:;|(–-])",
     re.IGNORECASE,
 )
 # A credit or source label ("Titelbild: …", "Quelle: …", "Crédits photos : …").
 _CREDIT_LABEL = re.compile(
     r"^\W*(?:titelbild|beitragsbild|aufmacherbild|headerbild|bildquelle|bildnachweis|"
     r"fotos?|bilder?|quellen?|sources?|fuentes?|fontes?|źródło|zdjęcie|fot|"
-    r"crédits?(?: photos?)?|image illustrative|illustration|copyright)\s*[:©/]",
+    r"crédits?(?: photos?)?|image illustrative|illustration|copyright)\s*[:©]",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+|\(0|\b0)\d[\d ()/.\-–]{6,}\d")
+# What a phone number's digits may also be: a date, or a time or span of times.
+_TIME = re.compile(r"\b\d{1,2}[.:]\d{2}\b")
 _LONG_LINE = 100  # a block of the story; shorter ones may be a contact block's lines
 _LABEL_LINE = 50  # a name, a label or an address line before a contact line
 _CONTACT_LINES = 2  # e-mail addresses or phone numbers that make a contact block
@@ -93,29 +99,47 @@ def stamped(line: str) -> bool:
     return any(t in _STAMP_WORDS for t in fold(line).split())
 
 
+def _phone(line: str) -> bool:
+    """A phone number that is not a date or a time ("05.03.2024", "09.30 – 10.30")."""
+    found = _PHONE.search(line)
+    if found is None:
+        return False
+    number = found.group(0)
+    return not (_NUMERIC_DATE.search(number) or _TIME.search(number))
+
+
 def _contact(line: str) -> bool:
-    return bool(_EMAIL.search(line) or _PHONE.search(line))
+    return bool(_EMAIL.search(line) or _phone(line))
 
 
 def contact_block(lines: list[str]) -> int:
     """Where a trailing contact block starts, or len(lines): after the last long line,
-    a run of at most 15 short lines with two contact lines (e-mail, phone) or more,
-    from the short labels and names just before its first contact line; only after a
-    story of two long lines at least (a page that is mostly an address keeps it)."""
+    a run of at most 15 short lines with two contact lines (e-mail, phone) or more, one
+    of them an e-mail address (a list of helplines or a police appeal has none), from
+    the short labels and names just before its first contact line, never past a
+    sentence; only after a story of two long lines at least (a page that is mostly an
+    address keeps it)."""
     start = len(lines)
     while start > 0 and len(lines[start - 1]) < _LONG_LINE:
         start -= 1
     if len(lines) - start > _CONTACT_BLOCK:
         return len(lines)
     found = [i for i in range(start, len(lines)) if _contact(lines[i])]
-    if len(found) < _CONTACT_LINES:
+    if len(found) < _CONTACT_LINES or not any(_EMAIL.search(lines[i]) for i in found):
         return len(lines)
     cut = found[0]
-    while cut > start and len(lines[cut - 1]) < _LABEL_LINE:
+    while cut > start and len(lines[cut - 1]) < _LABEL_LINE and not sentence(lines[cut - 1]):
         cut -= 1
     if sum(len(line) >= _LONG_LINE for line in lines[:cut]) < _STORY_BEFORE:
         return len(lines)
     return cut
+
+
+_HEAD_LINES = 3  # dateline and label lines at the top at most
+
+
+def _dateline(line: str) -> bool:
+    return dated(line) or (len(line) < 160 and _AD_LABEL.match(line) is not None)
 
 
 def trim_edges(lines: list[str], trace: Trace | None = None) -> list[str]:
@@ -127,11 +151,16 @@ def trim_edges(lines: list[str], trace: Trace | None = None) -> list[str]:
         return lines
     first, last = sentences[0], sentences[-1]
     end = contact_block(lines)
+    # Date and label lines before the first sentence, unless they are a list of dated
+    # entries (two of them with another line between: a timeline, a programme).
+    top = [index for index in range(first) if _dateline(lines[index])]
+    listed = any(b - a > 1 for a, b in pairwise(top))
+    head = set() if listed or len(top) > _HEAD_LINES else set(top)
     kept: list[str] = []
     for index, line in enumerate(lines):
         if index >= end:
             rule = "contact block after the story"
-        elif index < first and (dated(line) or (len(line) < 160 and _AD_LABEL.match(line))):
+        elif index in head:
             rule = "date or advertising label before the story"
         elif index > last and dated(line) and stamped(line):
             rule = "date stamp after the story"
