@@ -125,18 +125,19 @@ def _columns(archive: Archive) -> set[str]:
 _ADDED = {"access": "'ok'", "standfirst": "NULL"}
 
 
-def _select(archive: Archive, columns: tuple[str, ...], prefix: str = "") -> str:
-    """SQL: `columns` of `articles`, each one the archive lacks as its old value."""
-    present = _columns(archive)
+def _select(present: set[str], columns: tuple[str, ...], prefix: str = "") -> str:
+    """SQL: `columns` of `articles`, each one the archive lacks (not in `present`) as
+    its old value."""
     return ", ".join(
         f"{prefix}{c}" if c in present or c not in _ADDED else f"{_ADDED[c]} AS {c}"
         for c in columns
     )
 
 
-def _date(archive: Archive) -> str:
-    """SQL: a story's date for filters and order (see the module's docstring)."""
-    published = "published_utc" if "published_utc" in _columns(archive) else "published"
+def _date(present: set[str]) -> str:
+    """SQL: a story's date for filters and order (see the module's docstring), given the
+    columns `articles` has."""
+    published = "published_utc" if "published_utc" in present else "published"
     return f"coalesce(a.{published}, a.fetched_at)"
 
 
@@ -202,9 +203,10 @@ def search(
     How the query is read: fts.py."""
     now = now or datetime.now(UTC)
     parsed, table = _parse(archive, query)
-    date = _date(archive)
+    present = _columns(archive)
+    date = _date(present)
     clauses, params = _where(filters, now, date)
-    scan, scan_params = fts.scan(parsed.short, "standfirst" in _columns(archive))
+    scan, scan_params = fts.scan(parsed.short, "standfirst" in present)
     clauses, params = scan + clauses, scan_params + params
     where = "".join(f" AND {c}" for c in clauses)
     columns = "a.id, a.title, a.source, a.published, a.url, a.language, a.author"
@@ -247,7 +249,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 def article(archive: Archive, id_or_url: str) -> dict[str, Any] | None:
     """One stored story by id, URL or canonical URL (a duplicate's URL leads to the
     story it copies), with its revisions and duplicates."""
-    cols = _select(archive, ARTICLE_COLUMNS)
+    cols = _select(_columns(archive), ARTICLE_COLUMNS)
     db = archive.db
     row = None
     _utf8(id_or_url, "id or URL")
@@ -303,11 +305,12 @@ def export_rows(
             f"unknown column(s) {', '.join(sorted(unknown))};"
             f" choose from {', '.join(ARTICLE_COLUMNS)}"
         )
-    clauses, params = _where(filters, now, _date(archive))
-    cols = _select(archive, columns, "a.")
+    present = _columns(archive)
+    clauses, params = _where(filters, now, _date(present))
+    cols = _select(present, columns, "a.")
     if filters.query:
         parsed, table = _parse(archive, filters.query)
-        scan, scan_params = fts.scan(parsed.short, "standfirst" in _columns(archive))
+        scan, scan_params = fts.scan(parsed.short, "standfirst" in present)
         if parsed.match:
             scan.insert(0, f"a.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)")
             scan_params.insert(0, parsed.match)
@@ -332,7 +335,7 @@ def export_rows(
 
 def latest(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     cols = ("id", "source", "title", "author", "published", "language", "word_count", "url")
-    order = f"{_date(archive)} DESC, a.id DESC"
+    order = f"{_date(_columns(archive))} DESC, a.id DESC"
     rows = archive.db.execute(
         f"SELECT {', '.join(cols)} FROM articles a ORDER BY {order} LIMIT ?", (limit,)
     ).fetchall()
